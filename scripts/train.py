@@ -1,0 +1,59 @@
+"""Train a GenPO or stock PPO agent with rsl_rl on an IsaacLab task or a gymnasium task.
+
+Examples:
+    python scripts/train.py --task Isaac-Cartpole-Direct --algo genpo --device cpu
+    python scripts/train.py --task HalfCheetah-v5 --algo ppo --seed 2
+    python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
+
+Tokens of the form ``env.a.b=value`` / ``agent.a.b=value`` override fields of the environment / agent config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+ALGORITHMS = ("genpo", "ppo")
+"""Algorithms selectable with ``--algo``: GenPO, or the task's stock rsl_rl PPO config (the baseline)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser shared by every training backend."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, help="IsaacLab task id (IsaacLab 2 ids accepted) or gymnasium id.")
+    parser.add_argument("--algo", choices=ALGORITHMS, default="genpo", help="Algorithm to train (default: genpo).")
+    parser.add_argument("--num_envs", type=int, default=None, help="Number of parallel environments.")
+    parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
+    parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
+    parser.add_argument("--device", default=None, help="Device for simulation and agent, e.g. 'cpu' or 'cuda:0'.")
+    parser.add_argument("--log_dir", default=None, help="Exact folder for this run's logs and checkpoints.")
+    parser.add_argument("--resume", action="store_true", help="Resume training from a checkpoint.")
+    parser.add_argument("--load_run", default=None, help="Run folder (regex) to resume from; default: the latest.")
+    parser.add_argument("--checkpoint", default=None, help="Checkpoint file (regex) to resume from; default: latest.")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """Parse known flags and return them with the remaining ``env.*``/``agent.*`` override tokens."""
+    parser = build_parser()
+    args, overrides = parser.parse_known_args(argv)
+    invalid = [token for token in overrides if not token.startswith(("env.", "agent."))]
+    if invalid:
+        parser.error(f"unrecognized arguments {invalid}: overrides must look like 'env.a.b=value' or 'agent.a.b=value'")
+    return args, overrides
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Dispatch to the IsaacLab or the gymnasium backend depending on the task id."""
+    args, overrides = parse_args(argv)
+    from genpo_ext.gymnasium_backend import is_gymnasium_task
+
+    if not args.task.startswith("Isaac-") and is_gymnasium_task(args.task):
+        from genpo_ext.gymnasium_backend.train import main as train_main
+    else:
+        from genpo_ext.isaaclab.train import main as train_main
+    train_main(args, overrides)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
