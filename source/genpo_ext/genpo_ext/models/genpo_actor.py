@@ -1,0 +1,235 @@
+"""rsl_rl actor model around the GenPO coupled flow."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import warnings
+from collections.abc import Mapping
+from tensordict import TensorDict
+from typing import Any
+
+from rsl_rl.models import MLPModel
+from rsl_rl.modules import EmpiricalNormalization, HiddenState
+from rsl_rl.utils import resolve_nn_activation, unpad_trajectories
+
+from genpo_ext.models.export import JitGenPOPolicy, OnnxGenPOPolicy
+from genpo_ext.modules import CoupledFlow
+
+STD_PROBE_STATES = 64
+"""Number of recent observations on which :attr:`GenPOActor.output_std` estimates the action spread."""
+
+STD_PROBE_SAMPLES = 16
+"""Number of flow samples per observation for :attr:`GenPOActor.output_std`."""
+
+GAUSSIAN_ACTOR_KEY_PREFIXES = ("mlp.", "distribution.")
+"""State-dict key prefixes of rsl_rl's Gaussian ``MLPModel`` actor, which a GenPO actor does not have."""
+
+
+class GenPOActor(MLPModel):
+    """Actor whose stochastic output is a sample of GenPO's exactly invertible coupled flow.
+
+    The model's *output* (what :meth:`forward` samples with ``stochastic_output=True``, what the rollout stores and
+    what :meth:`get_output_log_prob` scores) is the flow's doubled latent ``(x_N, y_N)`` of dimension ``2 d``;
+    :attr:`output_dim` is therefore ``2 d``. The environment action is ``(x_N + y_N) / 2``
+    (:meth:`to_env_action`); the deterministic output (``stochastic_output=False``, JIT/ONNX export) is the env
+    action of the zero latent.
+
+    Calls served for :class:`rsl_rl.algorithms.PPO` and its runner: ``forward(obs, stochastic_output=...)``,
+    :meth:`get_output_log_prob`, :attr:`output_distribution_params`, :attr:`output_entropy`,
+    :meth:`get_kl_divergence`, :attr:`output_mean`, :attr:`output_std`, :meth:`update_normalization`, ``reset``,
+    ``get_hidden_state``, ``is_recurrent``, :meth:`as_jit` and :meth:`as_onnx`.
+
+    It takes :class:`~rsl_rl.models.MLPModel`'s arguments (``hidden_dims`` size the velocity network), so a stock
+    actor config becomes a GenPO one by changing its ``class_name`` to ``"genpo_ext.models:GenPOActor"``.
+    """
+
+    def __init__(
+        self,
+        obs: TensorDict,
+        obs_groups: dict[str, list[str]],
+        obs_set: str,
+        output_dim: int,
+        hidden_dims: tuple[int, ...] | list[int] = (256, 256, 256),
+        activation: str = "mish",
+        obs_normalization: bool = False,
+        num_flow_steps: int = 5,
+        mixing_coef: float = 0.9,
+        time_embed_dim: int = 32,
+        time_hidden_dims: tuple[int, ...] | list[int] = (256, 256),
+        distribution_cfg: dict | None = None,
+    ) -> None:
+        """Initialize the GenPO actor.
+
+        Args:
+            obs: Observation dictionary.
+            obs_groups: Dictionary mapping observation sets to lists of observation groups.
+            obs_set: Observation set to use for this model (e.g., "actor").
+            output_dim: Dimension ``d`` of the environment action.
+            hidden_dims: Hidden layer sizes of the velocity network.
+            activation: Activation function of the velocity and time networks (the paper uses Mish).
+            obs_normalization: Whether to normalize the observations with running statistics.
+            num_flow_steps: Number of flow steps ``N`` (paper: 5).
+            mixing_coef: Mixing coefficient ``p`` in ``(0, 1]`` (paper: 0.9).
+            time_embed_dim: Number of sinusoidal time features (paper: 32).
+            time_hidden_dims: Hidden layer sizes of the time-embedding MLP (paper: [256, 256]).
+            distribution_cfg: Accepted for compatibility with stock actor configs and ignored with a warning: the
+                flow defines the action distribution.
+
+        Raises:
+            ValueError: If an argument lies outside its valid range or names an unknown activation.
+        """
+        # The flow replaces MLPModel's MLP head and distribution, so only nn.Module is initialized here; the
+        # observation handling (groups, normalization, latent) is inherited from MLPModel.
+        nn.Module.__init__(self)
+        if distribution_cfg is not None:
+            warnings.warn(
+                "GenPOActor ignores 'distribution_cfg': the coupled flow defines the action distribution.",
+                stacklevel=2,
+            )
+        resolve_nn_activation(activation)
+        self.obs_groups, self.obs_dim = self._get_obs_dim(obs, obs_groups, obs_set)
+        self.obs_normalization = obs_normalization
+        self.obs_normalizer = EmpiricalNormalization(self.obs_dim) if obs_normalization else nn.Identity()
+        self.action_dim = output_dim
+        self.flow = CoupledFlow(
+            action_dim=output_dim,
+            obs_dim=self.obs_dim,
+            hidden_dims=hidden_dims,
+            activation=activation,
+            num_steps=num_flow_steps,
+            mixing_coef=mixing_coef,
+            time_embed_dim=time_embed_dim,
+            time_hidden_dims=time_hidden_dims,
+        )
+        # Observations (normalized), outputs and log-probs of the last forward pass
+        self._obs_latent: torch.Tensor | None = None
+        self._output_log_prob: torch.Tensor | None = None
+
+    @property
+    def output_dim(self) -> int:
+        """Dimension ``2 d`` of the stochastic output (the doubled latent) that the rollout stores."""
+        return self.flow.latent_dim
+
+    def forward(
+        self,
+        obs: TensorDict,
+        masks: torch.Tensor | None = None,
+        hidden_state: HiddenState = None,
+        stochastic_output: bool = False,
+    ) -> torch.Tensor:
+        """Sample flow outputs, or compute the deterministic environment action.
+
+        Args:
+            obs: Observation dictionary.
+            masks: Trajectory masks of padded recurrent batches (observations are unpadded).
+            hidden_state: Unused; the model is not recurrent.
+            stochastic_output: If True, return a fresh sample ``(x_N, y_N)`` of shape ``(B, 2 d)`` (differentiable
+                through the flow) and remember its log-prob; otherwise return the deterministic environment
+                action of shape ``(B, d)``.
+        """
+        obs = unpad_trajectories(obs, masks) if masks is not None else obs
+        self._obs_latent = self.get_latent(obs)
+        if not stochastic_output:
+            return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
+        outputs, log_prob = self.flow.sample(self._obs_latent)
+        self._output_log_prob = self._checked_log_prob(log_prob, "sampling the flow")
+        return outputs
+
+    def to_env_action(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Map stochastic outputs ``(x_N, y_N)`` to environment actions ``(x_N + y_N) / 2``."""
+        return self.flow.to_env_action(outputs)
+
+    def get_output_log_prob(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Exact log-probability of stored outputs under the current flow, for the observations of the last forward.
+
+        The outputs are pulled back through the flow (no Jacobian is computed: its log-determinant is constant).
+        Use the log-prob that :meth:`forward` records for outputs it has just sampled instead of calling this.
+        """
+        log_prob = self.flow.log_prob(outputs, self._obs_latent)
+        self._output_log_prob = self._checked_log_prob(log_prob, "inverting stored outputs")
+        return self._output_log_prob
+
+    @property
+    def output_log_prob(self) -> torch.Tensor:
+        """Log-probabilities of the outputs of the last :meth:`forward` sample or :meth:`get_output_log_prob` call."""
+        return self._output_log_prob
+
+    @property
+    def output_distribution_params(self) -> tuple[torch.Tensor, ...]:
+        """The last outputs' log-probabilities: a flow has no finite parameter set, and log-probs suffice for KL."""
+        return (self._output_log_prob,)
+
+    @property
+    def output_entropy(self) -> torch.Tensor:
+        """The paper's "entropy" term ``-log pi(outputs)`` of the last outputs.
+
+        The flow's log-determinant is constant, so the true entropy of the doubled latent is constant too. What
+        this returns is a single-sample cross-entropy estimate; on stored actions it is the paper's regularizer.
+        """
+        return -self._output_log_prob
+
+    def get_kl_divergence(
+        self, old_params: tuple[torch.Tensor, ...], new_params: tuple[torch.Tensor, ...]
+    ) -> torch.Tensor:
+        """Per-sample k3 estimate ``(r - 1) - log r``, ``r = pi_new / pi_old``, of KL(old || new) from log-probs."""
+        log_ratio = new_params[0] - old_params[0]
+        return torch.expm1(log_ratio) - log_ratio
+
+    @property
+    def output_mean(self) -> torch.Tensor:
+        """Deterministic environment action for the observations of the last forward pass."""
+        with torch.no_grad():
+            return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
+
+    @property
+    def output_std(self) -> torch.Tensor:
+        """Per-dimension spread of environment actions given the state, averaged over recent observations.
+
+        Estimated from :data:`STD_PROBE_SAMPLES` flow samples on each of up to :data:`STD_PROBE_STATES` observations
+        of the last forward pass; the runner logs it as the policy's action std.
+        """
+        with torch.no_grad():
+            if self._obs_latent is None:
+                return torch.zeros(self.action_dim)
+            probe = self._obs_latent[:STD_PROBE_STATES].repeat_interleave(STD_PROBE_SAMPLES, dim=0)
+            actions = self.flow.to_env_action(self.flow.sample(probe)[0])
+            return actions.view(-1, STD_PROBE_SAMPLES, self.action_dim).std(dim=1).mean(dim=0)
+
+    def as_jit(self) -> nn.Module:
+        """Return the deterministic policy (observations -> env action) for TorchScript export."""
+        return JitGenPOPolicy(self.obs_normalizer, self.flow)
+
+    def as_onnx(self, verbose: bool) -> nn.Module:
+        """Return the deterministic policy (observations -> env action) for ONNX export."""
+        return OnnxGenPOPolicy(self.obs_normalizer, self.flow, self.obs_dim, verbose)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """Load parameters, refusing checkpoints of a Gaussian ``MLPModel`` actor with an explanation.
+
+        Raises:
+            RuntimeError: If the state dict holds a Gaussian PPO actor.
+        """
+        gaussian_keys = [key for key in state_dict if key.startswith(GAUSSIAN_ACTOR_KEY_PREFIXES)]
+        if gaussian_keys:
+            raise RuntimeError(
+                "This checkpoint holds a Gaussian PPO actor (rsl_rl MLPModel keys such as "
+                f"{gaussian_keys[:3]}), not a GenPO flow actor. Load it with the stock PPO config (--algo ppo), "
+                "or train GenPO from scratch; PPO actor weights cannot initialize the flow."
+            )
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def _checked_log_prob(self, log_prob: torch.Tensor, origin: str) -> torch.Tensor:
+        """Return ``log_prob`` unchanged, raising if any entry is not finite.
+
+        Raises:
+            FloatingPointError: Naming the operation and whether the observations were finite.
+        """
+        if not bool(torch.isfinite(log_prob).all()):
+            num_bad = int((~torch.isfinite(log_prob)).sum())
+            obs_finite = bool(torch.isfinite(self._obs_latent).all())
+            raise FloatingPointError(
+                f"GenPOActor: {num_bad} of {log_prob.numel()} log-probs are not finite after {origin} "
+                f"(observations finite: {obs_finite}). Check the environment's observations and the learning rate."
+            )
+        return log_prob

@@ -1,0 +1,73 @@
+"""The velocity network ``v(u, s, t)`` shared by every coupling of the flow."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from rsl_rl.modules import MLP
+
+
+class VelocityField(nn.Module):
+    """MLP over the concatenation ``[u, s, tau(t)]`` of one latent half, the observation and the time features.
+
+    The network is a plain :class:`rsl_rl.modules.MLP` on the concatenated input, exactly the paper's form. Its first
+    layer is linear, so it splits into ``W_u u + (W_s s + b) + W_t tau(t)``: :meth:`condition` computes the observation
+    term once per action and the time terms once per flow step, and :meth:`forward` only adds ``W_u u`` for each of
+    the ``2 N`` network calls. The result is identical to evaluating the MLP on the concatenation.
+    """
+
+    def __init__(
+        self,
+        action_dim: int,
+        obs_dim: int,
+        time_dim: int,
+        hidden_dims: tuple[int, ...] | list[int],
+        activation: str,
+    ) -> None:
+        """Initialize the velocity network.
+
+        Args:
+            action_dim: Dimension ``d`` of one latent half (the environment's action dimension).
+            obs_dim: Dimension of the (normalized) observation.
+            time_dim: Dimension of the time features.
+            hidden_dims: Hidden layer sizes of the MLP.
+            activation: Activation function name (see :func:`rsl_rl.utils.resolve_nn_activation`).
+        """
+        super().__init__()
+        self.action_dim = action_dim
+        self.obs_dim = obs_dim
+        self.time_dim = time_dim
+        self.mlp = MLP(action_dim + obs_dim + time_dim, action_dim, hidden_dims, activation)
+
+    def condition(self, obs: torch.Tensor, time_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Precompute the first-layer terms that do not depend on the latent.
+
+        Args:
+            obs: Observations of shape ``(B, obs_dim)``.
+            time_features: Time features of shape ``(N, time_dim)``, one row per flow step.
+
+        Returns:
+            The observation term ``W_s s + b`` of shape ``(B, h)`` and the time terms ``W_t tau`` of shape ``(N, h)``.
+        """
+        first = self.mlp[0]
+        obs_weight = first.weight[:, self.action_dim : self.action_dim + self.obs_dim]
+        time_weight = first.weight[:, self.action_dim + self.obs_dim :]
+        return nn.functional.linear(obs, obs_weight, first.bias), nn.functional.linear(time_features, time_weight)
+
+    def forward(self, u: torch.Tensor, obs_term: torch.Tensor, time_term: torch.Tensor) -> torch.Tensor:
+        """Evaluate ``v(u, s, t)`` from a latent half and the precomputed terms of :meth:`condition`.
+
+        Args:
+            u: Latent half of shape ``(B, d)``.
+            obs_term: Observation term of shape ``(B, h)``.
+            time_term: Time term of the current step, shape ``(h,)``.
+
+        Returns:
+            The velocity, of shape ``(B, d)``.
+        """
+        first = self.mlp[0]
+        x = nn.functional.linear(u, first.weight[:, : self.action_dim]) + obs_term + time_term
+        for index, layer in enumerate(self.mlp):
+            if index > 0:
+                x = layer(x)
+        return x
