@@ -1,0 +1,93 @@
+"""rsl_rl ``VecEnv`` adapter around a gymnasium vector env of a continuous-control task."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+from genpo_ext.gymnasium_backend.multiprocess_vector_env import MultiProcessVectorEnv, make_sync_vector_env
+
+OBSERVATION_GROUP = "policy"
+"""Name of the single observation group the adapter returns (actor and critic both read it)."""
+
+
+class GymnasiumVecEnv(VecEnv):
+    """Presents ``num_envs`` copies of a gymnasium task to rsl_rl's ``OnPolicyRunner``.
+
+    - Observations are returned as ``TensorDict({"policy": float32 tensor})``.
+    - Actions are clipped to the action space's bounds before they reach the envs.
+    - Finished envs reset within the same step (gymnasium's same-step autoreset), so each transition the runner
+      sees is a real one; ``dones = terminated | truncated`` and ``extras["time_outs"] = truncated & ~terminated``
+      lets PPO bootstrap the value of time-limited episodes.
+    - Episode returns and lengths are accumulated by rsl_rl's logger from ``rewards`` and ``dones``.
+    """
+
+    def __init__(
+        self,
+        task: str,
+        num_envs: int,
+        num_workers: int,
+        seed: int,
+        device: str | torch.device,
+        make_kwargs: dict | None = None,
+    ) -> None:
+        """Create and reset the envs.
+
+        Args:
+            task: Gymnasium environment id with a ``Box`` action space.
+            num_envs: Number of parallel envs.
+            num_workers: Worker processes stepping the envs; 0 steps them in this process.
+            seed: Env ``i`` is reset with seed ``seed + i``.
+            device: Device of the returned tensors.
+            make_kwargs: Keyword arguments for ``gymnasium.make``.
+        """
+        make_kwargs = dict(make_kwargs or {})
+        if num_workers == 0:
+            self.vector_env: gym.vector.VectorEnv = make_sync_vector_env(task, num_envs, make_kwargs)
+        else:
+            self.vector_env = MultiProcessVectorEnv(task, num_envs, num_workers, make_kwargs)
+        action_space = self.vector_env.single_action_space
+        if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+            self.vector_env.close()
+            raise ValueError(f"Task '{task}' must have a 1-D Box action space for continuous control, got {action_space}.")
+
+        self.num_envs = num_envs
+        self.num_actions = action_space.shape[0]
+        self.max_episode_length = gym.spec(task).max_episode_steps or np.iinfo(np.int32).max
+        self.device = device
+        self.cfg = {"task": task, "num_envs": num_envs, "num_workers": num_workers, "seed": seed, **make_kwargs}
+        self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
+        self._action_low = action_space.low
+        self._action_high = action_space.high
+
+        observations, _ = self.vector_env.reset(seed=[seed + i for i in range(num_envs)])
+        self._observations = self._to_tensordict(observations)
+
+    def get_observations(self) -> TensorDict:
+        """Return the observations of the current step."""
+        return self._observations
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Step every env with its (clipped) action."""
+        env_actions = np.clip(actions.detach().cpu().numpy(), self._action_low, self._action_high)
+        observations, rewards, terminations, truncations, _ = self.vector_env.step(env_actions)
+        self._observations = self._to_tensordict(observations)
+        terminated = torch.as_tensor(terminations, device=self.device)
+        truncated = torch.as_tensor(truncations, device=self.device)
+        dones = terminated | truncated
+        self.episode_length_buf += 1
+        self.episode_length_buf[dones] = 0
+        extras = {"time_outs": truncated & ~terminated}
+        return self._observations, torch.as_tensor(rewards, dtype=torch.float32, device=self.device), dones, extras
+
+    def close(self) -> None:
+        """Close the envs and their worker processes."""
+        self.vector_env.close()
+
+    def _to_tensordict(self, observations: np.ndarray) -> TensorDict:
+        """Wrap a batch of observations as the single ``policy`` observation group."""
+        policy = torch.as_tensor(observations, dtype=torch.float32, device=self.device)
+        return TensorDict({OBSERVATION_GROUP: policy}, batch_size=[self.num_envs], device=self.device)
