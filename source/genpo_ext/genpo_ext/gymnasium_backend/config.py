@@ -3,6 +3,7 @@ command-line overrides."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import pathlib
 
@@ -44,8 +45,15 @@ def load_task_cfg(task: str, algo: str, table_path: pathlib.Path = AGENTS_TABLE)
 
 
 def parse_value(text: str):
-    """Parse an override value as YAML (``1e-3``, ``[64, 64]``, ``true``, ``null``, ``mish``)."""
-    return yaml.safe_load(text)
+    """Parse an override value: YAML (``[64, 64]``, ``true``, ``null``, ``mish``), then Python literals for what
+    YAML 1.1 leaves a string (``5e-4``)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return value
+    return value
 
 
 def apply_overrides(env_cfg: dict, agent_cfg: dict, overrides: list[str]) -> None:
