@@ -4,6 +4,7 @@ Examples:
     python scripts/train.py --task Isaac-Cartpole-Direct --algo genpo --device cpu
     python scripts/train.py --task HalfCheetah-v5 --algo ppo --seed 2
     python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
+    ./isaaclab.sh -p scripts/train.py --task Isaac-Velocity-Rough-H1-v0 --algo genpo
 
 Tokens of the form ``env.a.b=value`` / ``agent.a.b=value`` override fields of the environment / agent config.
 """
@@ -30,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="Resume training from a checkpoint.")
     parser.add_argument("--load_run", default=None, help="Run folder (regex) to resume from; default: the latest.")
     parser.add_argument("--checkpoint", default=None, help="Checkpoint file (regex) to resume from; default: latest.")
+    isaaclab = parser.add_argument_group("IsaacLab tasks")
+    isaaclab.add_argument(
+        "--viz", default="none", help="IsaacLab visualizers as CSV, e.g. 'newton' or 'kit' (default: none, headless)."
+    )
+    isaaclab.add_argument("--video", action="store_true", help="Record videos during training (needs a renderer).")
     return parser
 
 

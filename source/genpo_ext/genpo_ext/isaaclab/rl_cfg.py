@@ -1,0 +1,86 @@
+"""IsaacLab configuration classes that select GenPO in an rsl_rl agent config.
+
+Use them like IsaacLab's stock rsl_rl configs::
+
+    @configclass
+    class MyTaskGenPORunnerCfg(RslRlOnPolicyRunnerCfg):
+        actor = RslRlGenPOActorCfg(hidden_dims=[256, 128, 64])
+        critic = RslRlMLPModelCfg(hidden_dims=[256, 128, 64], activation="mish")
+        algorithm = RslRlGenPOAlgorithmCfg(learning_rate=1e-3, ...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING
+from typing import Literal
+
+from isaaclab.utils import configclass
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlPpoAlgorithmCfg
+
+from .paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TIME_EMBED_DIM, PAPER_TIME_HIDDEN_DIMS
+
+GENPO_ACTOR_CLASS_NAME = "genpo_ext.models:GenPOActor"
+"""rsl_rl class-name string of the GenPO flow actor."""
+
+GENPO_ALGORITHM_CLASS_NAME = "genpo_ext.algorithms:GenPO"
+"""rsl_rl class-name string of the GenPO algorithm."""
+
+
+@configclass
+class RslRlGenPOActorCfg(RslRlMLPModelCfg):
+    """Configuration of the GenPO flow actor (:class:`genpo_ext.models.GenPOActor`).
+
+    The actor samples a doubled latent and pushes it through an exactly invertible flow; the flow defines the
+    action distribution, so :attr:`distribution_cfg` must stay None.
+    """
+
+    class_name: str = GENPO_ACTOR_CLASS_NAME
+    """The model class name. Defaults to the GenPO flow actor."""
+
+    hidden_dims: list[int] = MISSING
+    """Hidden layer sizes of the velocity network."""
+
+    activation: str = PAPER_SHARED_HYPERPARAMETERS.activation
+    """Activation of the velocity and time-embedding networks. Defaults to Mish, as in the paper."""
+
+    obs_normalization: bool = False
+    """Whether to normalize the observations with running statistics. Defaults to False."""
+
+    distribution_cfg: RslRlMLPModelCfg.DistributionCfg | None = None
+    """Must stay None: the flow defines the action distribution. Kept so stock config tooling finds the field."""
+
+    num_flow_steps: int = PAPER_SHARED_HYPERPARAMETERS.num_flow_steps
+    """Number of flow steps N. Defaults to 5, as in the paper."""
+
+    mixing_coef: float = PAPER_SHARED_HYPERPARAMETERS.mixing_coef
+    """Mixing coefficient p in (0, 1] of the coupling layers. Defaults to 0.9, as in the paper."""
+
+    time_embed_dim: int = PAPER_TIME_EMBED_DIM
+    """Number of sinusoidal time features. Defaults to 32, as in the paper."""
+
+    time_hidden_dims: list[int] = list(PAPER_TIME_HIDDEN_DIMS)
+    """Hidden layer sizes of the time-embedding MLP. Defaults to [256, 256], as in the paper."""
+
+
+@configclass
+class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
+    """Configuration of the GenPO algorithm (:class:`genpo_ext.algorithms.GenPO`), a PPO with a flow actor.
+
+    All PPO fields keep their meaning. GenPO rejects :attr:`symmetry_cfg` and :attr:`use_mixed_precision`.
+    """
+
+    class_name: str = GENPO_ALGORITHM_CLASS_NAME
+    """The algorithm class name. Defaults to GenPO."""
+
+    compression_coef: float = PAPER_SHARED_HYPERPARAMETERS.compression_coef
+    """Weight nu of the compression loss on the gap between the two action halves; 0 disables it.
+
+    Defaults to 0.01, as in the paper."""
+
+    compression_loss: Literal["squared", "l2"] = "squared"
+    """Form of the compression loss: ``"squared"`` (the paper's formula) or ``"l2"`` (the official code's
+    unsquared norm). Defaults to ``"squared"``."""
+
+    kl_estimator: Literal["paper", "k3"] = "paper"
+    """KL estimate driving the adaptive learning rate: ``"paper"`` (mean log-ratio, as the official code) or
+    ``"k3"`` (non-negative, lower variance). Defaults to ``"paper"``."""

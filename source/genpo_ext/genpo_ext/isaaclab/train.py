@@ -1,0 +1,117 @@
+"""IsaacLab backend of ``scripts/train.py``: trains GenPO or the stock PPO baseline through IsaacLab 3's own
+rsl_rl training entrypoint (kit-less whenever the task's physics allows it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+
+from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task
+
+ALGORITHM_CFG_ENTRY_POINTS = {"genpo": "rsl_rl_genpo_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
+"""Gym spec key of the agent config that each ``--algo`` selects."""
+
+DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
+"""Folder, relative to the working directory, that holds IsaacLab's rsl_rl experiments."""
+
+CHECKPOINT_PATTERN = r"model_.*\.pt"
+"""Regex of rsl_rl's checkpoint file names."""
+
+RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
+"""IsaacLab's run folder name format."""
+
+
+def main(args: argparse.Namespace, overrides: list[str]) -> None:
+    """Train an agent on an IsaacLab task.
+
+    Args:
+        args: Parsed flags of ``scripts/train.py``.
+        overrides: ``env.*`` / ``agent.*`` Hydra override tokens.
+
+    Raises:
+        SystemExit: With IsaacLab's exit status when training fails.
+    """
+    task_id = resolve_task(args.task)
+    agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
+    device = resolve_device(args.device)
+    log_dir = os.path.abspath(args.log_dir or default_log_dir(task_id, agent_key, overrides))
+    resume_path = resolve_resume_checkpoint(args, os.path.dirname(log_dir))
+
+    from isaaclab_rl.entrypoints import run_train_cli
+
+    # IsaacLab joins its log root with the experiment name; an absolute name makes the run folder exactly log_dir
+    argv = ["--rl_library", "rsl_rl", "--task", task_id, "--agent", agent_key, "--device", device]
+    argv += ["--viz", args.viz, "--experiment_name", os.path.dirname(log_dir), "--run_timestamp", os.path.basename(log_dir)]
+    argv += _optional_flags(num_envs=args.num_envs, seed=args.seed, max_iterations=args.max_iterations)
+    argv += _optional_flags(checkpoint=resume_path)
+    argv += ["--video"] if args.video else []
+    argv += _with_agent_device(overrides, device)
+    print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({device}); run folder: {log_dir}")
+    status = run_train_cli(argv)
+    if status:
+        raise SystemExit(status)
+
+    from .learning_curve import save_learning_curve
+
+    curve = save_learning_curve(log_dir, title=f"{task_id} - {args.algo}")
+    if curve is not None:
+        print(f"[INFO] genpo_ext: learning curve saved to {curve}")
+
+
+def default_log_dir(task_id: str, agent_key: str, overrides: list[str]) -> str:
+    """Return IsaacLab's default run folder: ``logs/rsl_rl/<experiment name>/<timestamp>``.
+
+    Args:
+        task_id: Registered task id.
+        agent_key: Gym spec key of the agent config.
+        overrides: Hydra overrides; an ``agent.experiment_name`` override wins over the config's name.
+    """
+    prefix = f"{AGENT_OVERRIDE_PREFIX}experiment_name="
+    experiment_name = next((token.removeprefix(prefix) for token in overrides if token.startswith(prefix)), None)
+    if experiment_name is None:
+        experiment_name = load_agent_cfg(task_id, agent_key).experiment_name
+    return os.path.join(DEFAULT_LOG_ROOT, experiment_name, datetime.now().strftime(RUN_TIMESTAMP_FORMAT))
+
+
+def load_agent_cfg(task_id: str, agent_key: str):
+    """Return the registered agent config of a task; of a preset family, its default member."""
+    from isaaclab_tasks.utils import PresetCfg
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    agent_cfg = load_cfg_from_registry(task_id, agent_key)
+    return agent_cfg.default if isinstance(agent_cfg, PresetCfg) else agent_cfg
+
+
+def resolve_resume_checkpoint(args: argparse.Namespace, experiment_dir: str) -> str | None:
+    """Return the checkpoint to resume from, or None when training starts from scratch.
+
+    Args:
+        args: Parsed flags; ``--load_run`` and ``--checkpoint`` are regexes (default: the latest run and checkpoint).
+        experiment_dir: Folder that holds the experiment's run folders.
+
+    Raises:
+        ValueError: If ``--load_run`` or ``--checkpoint`` is given without ``--resume``, or nothing matches.
+    """
+    if not args.resume:
+        if args.load_run or args.checkpoint:
+            raise ValueError("--load_run and --checkpoint select the checkpoint to resume from: add --resume.")
+        return None
+    from isaaclab_tasks.utils import get_checkpoint_path
+
+    path = get_checkpoint_path(experiment_dir, args.load_run or ".*", args.checkpoint or CHECKPOINT_PATTERN)
+    print(f"[INFO] genpo_ext: resuming from {path}")
+    return path
+
+
+def _optional_flags(**values: object) -> list[str]:
+    """Return ``--name value`` pairs for the values that are set."""
+    return [token for name, value in values.items() if value is not None for token in (f"--{name}", str(value))]
+
+
+def _with_agent_device(overrides: list[str], device: str) -> list[str]:
+    """Return the overrides plus ``agent.device=<device>``, so that one ``--device`` moves simulation and agent;
+    an explicit ``agent.device`` override wins."""
+    if any(token.startswith(f"{AGENT_OVERRIDE_PREFIX}device=") for token in overrides):
+        return list(overrides)
+    return [*overrides, f"{AGENT_OVERRIDE_PREFIX}device={device}"]
