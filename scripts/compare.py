@@ -1,0 +1,52 @@
+"""Compare GenPO with stock rsl_rl PPO over several seeds: train every run, then plot and tabulate.
+
+Examples:
+    python scripts/compare.py config/compare_halfcheetah.yaml
+    python scripts/compare.py config/compare_*.yaml --benchmark results/benchmark
+    python scripts/compare.py config/compare_ant.yaml --report_only
+
+Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
+(algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
+command are skipped, and a crashed run is reported without stopping the sweep. The spec's ``output_dir`` receives
+``learning_curves.png``, ``summary.md`` and ``summary.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from genpo_ext.experiments.benchmark import write_benchmark
+from genpo_ext.experiments.report import write_report
+from genpo_ext.experiments.spec import load_spec
+from genpo_ext.experiments.sweep import run_sweep
+
+TRAIN_SCRIPT = pathlib.Path(__file__).resolve().with_name("train.py")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run and report every spec; return 1 if any run failed, else 0."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("specs", nargs="+", type=pathlib.Path, help="Comparison spec YAML files.")
+    parser.add_argument("--report_only", action="store_true", help="Skip training; report the finished runs.")
+    parser.add_argument(
+        "--benchmark", type=pathlib.Path, default=None, help="Also write <path>.md/.png of wall time per iteration."
+    )
+    args = parser.parse_args(argv)
+
+    specs = [load_spec(path) for path in args.specs]
+    failures, rows = [], []
+    for spec in specs:
+        if not args.report_only:
+            failures += [outcome for outcome in run_sweep(spec, TRAIN_SCRIPT) if outcome.status == "failed"]
+        rows += write_report(spec)
+    if args.benchmark is not None:
+        write_benchmark(rows, args.benchmark)
+    for outcome in failures:
+        print(f"[compare] FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Run every (variant, seed) of a spec through ``scripts/train.py``, one at a time, skipping finished runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+from genpo_ext.experiments.spec import CompareSpec, Variant
+
+STATUS_FILE = "compare_status.json"
+"""Written into a run folder when its training process exits with code 0: marks the run finished."""
+TRAIN_LOG_FILE = "train.log"
+"""Captured stdout and stderr of the training process, inside the run folder."""
+FAILURE_TAIL_CHARS = 2000
+"""Characters of a crashed run's output echoed in the report."""
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    """What happened to one run of a sweep."""
+
+    variant: str
+    seed: int
+    status: str
+    """``finished`` (trained now), ``skipped`` (finished earlier with the same command) or ``failed``."""
+    wall_time_s: float
+    """Seconds the training process ran (recorded when it finished)."""
+    message: str = ""
+    """For failures: exit code and the tail of the run's output."""
+
+
+def train_command(spec: CompareSpec, variant: Variant, seed: int, train_script: pathlib.Path) -> list[str]:
+    """Return the ``scripts/train.py`` command line of one run."""
+    command = [sys.executable, str(train_script), "--task", spec.task, "--algo", variant.algo, "--seed", str(seed)]
+    command += ["--num_envs", str(spec.num_envs), "--max_iterations", str(spec.iterations)]
+    command += ["--log_dir", str(spec.run_dir(variant, seed))]
+    if spec.device is not None:
+        command += ["--device", spec.device]
+    command += [f"agent.num_steps_per_env={spec.num_steps_per_env}", *spec.overrides, *variant.overrides]
+    return command
+
+
+def read_status(run_dir: pathlib.Path) -> dict | None:
+    """Return the finished-run record of ``run_dir``, or None if the run has not finished."""
+    path = run_dir / STATUS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def run_one(command: list[str], run_dir: pathlib.Path) -> tuple[int, float]:
+    """Train into a fresh ``run_dir``, logging the output there; return the exit code and the wall time."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # an unfinished earlier attempt: its event files must not mix with this run's
+    run_dir.mkdir(parents=True)
+    start = time.monotonic()
+    with open(run_dir / TRAIN_LOG_FILE, "w") as log:
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    return returncode, time.monotonic() - start
+
+
+def run_sweep(spec: CompareSpec, train_script: pathlib.Path) -> list[RunOutcome]:
+    """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
+
+    A run counts as finished when its folder holds a status record with the same command; a run whose command
+    changed (e.g. a new budget) is trained again.
+    """
+    runs = [(variant, seed) for variant in spec.variants for seed in spec.seeds]
+    outcomes = []
+    for index, (variant, seed) in enumerate(runs, start=1):
+        run_dir = spec.run_dir(variant, seed)
+        command = train_command(spec, variant, seed, train_script)
+        prefix = f"[compare] {spec.name} ({index}/{len(runs)}) {variant.label} seed {seed}:"
+        status = read_status(run_dir)
+        if status is not None and status["command"][1:] == command[1:]:
+            print(f"{prefix} finished earlier, skipped", flush=True)
+            outcomes.append(RunOutcome(variant.label, seed, "skipped", status["wall_time_s"]))
+            continue
+        if status is not None:
+            print(f"{prefix} command changed since the finished run, training again", flush=True)
+        print(f"{prefix} training, output in {run_dir / TRAIN_LOG_FILE}", flush=True)
+        returncode, wall_time = run_one(command, run_dir)
+        if returncode == 0:
+            record = {"command": command, "wall_time_s": wall_time}
+            (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=2))
+            print(f"{prefix} finished in {wall_time / 60:.1f} min", flush=True)
+            outcomes.append(RunOutcome(variant.label, seed, "finished", wall_time))
+        else:
+            tail = (run_dir / TRAIN_LOG_FILE).read_text()[-FAILURE_TAIL_CHARS:]
+            message = f"exit code {returncode}; last output:\n{tail}"
+            print(f"{prefix} FAILED after {wall_time / 60:.1f} min ({message})", flush=True)
+            outcomes.append(RunOutcome(variant.label, seed, "failed", wall_time, message))
+    return outcomes

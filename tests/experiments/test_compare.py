@@ -1,0 +1,93 @@
+"""``scripts/compare.py`` end to end on a tiny gymnasium sweep, run as a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+COMPARE_SCRIPT = REPO_ROOT / "scripts" / "compare.py"
+SEEDS = [1, 2]
+
+
+def compare(spec_path: pathlib.Path) -> subprocess.CompletedProcess:
+    """Run compare.py on ``spec_path`` from the spec's folder."""
+    return subprocess.run(
+        [sys.executable, str(COMPARE_SCRIPT), str(spec_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=spec_path.parent,
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """A 2-algorithm x 2-seed x 2-iteration sweep plus a variant that crashes, run twice."""
+    folder = tmp_path_factory.mktemp("sweep")
+    spec = {
+        "name": "tiny HalfCheetah",
+        "task": "HalfCheetah-v5",
+        "algorithms": {
+            "ppo": {"algo": "ppo"},
+            "broken": {"algo": "ppo", "overrides": ["agent.no_such_section.value=1"]},
+            "genpo": {"algo": "genpo"},
+        },
+        "seeds": SEEDS,
+        "num_envs": 4,
+        "num_steps_per_env": 8,
+        "iterations": 2,
+        "device": "cpu",
+        # Five-step episodes so that returns are logged within two iterations.
+        "overrides": ["env.num_workers=0", "env.make_kwargs.max_episode_steps=5"],
+        "log_root": "logs",
+        "output_dir": "results",
+    }
+    spec_path = folder / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    first = compare(spec_path)
+    status_times = {path: path.stat().st_mtime_ns for path in (folder / "logs").rglob("compare_status.json")}
+    second = compare(spec_path)
+    for path, mtime in status_times.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} was trained again"
+    return folder, first, second
+
+
+def test_crashed_runs_are_reported_and_the_sweep_goes_on(sweep):
+    """The broken variant fails for every seed, the others finish, and the exit code flags the failure."""
+    folder, first, _ = sweep
+    assert first.returncode == 1
+    assert first.stdout.count("FAILED: broken seed") == len(SEEDS)
+    assert first.stdout.count(" finished in ") == 2 * len(SEEDS)
+    assert "not a section" in (folder / "logs" / "broken" / "seed_1" / "train.log").read_text()
+
+
+def test_second_call_skips_finished_runs_and_retries_failed_ones(sweep):
+    """Resuming trains nothing that finished; only the failed runs are tried again."""
+    _, _, second = sweep
+    assert second.stdout.count("finished earlier, skipped") == 2 * len(SEEDS)
+    assert second.stdout.count("FAILED: broken seed") == len(SEEDS)
+
+
+def test_report_has_plot_and_table_rows_for_finished_algorithms(sweep):
+    """The PNG and the tables exist; rows cover the finished algorithms with finite numbers and ratios."""
+    folder, _, _ = sweep
+    results = folder / "results"
+    assert (results / "learning_curves.png").stat().st_size > 0
+    with open(results / "summary.csv") as file:
+        rows = {row["algorithm"]: row for row in csv.DictReader(file)}
+    assert set(rows) == {"ppo", "genpo"}
+    for row in rows.values():
+        assert int(row["seeds"]) == len(SEEDS)
+        assert int(row["env_steps"]) == 2 * 4 * 8
+        for key in ("final_return_mean", "env_steps_per_s", "s_per_iteration", "time_per_iteration_ratio"):
+            assert math.isfinite(float(row[key])), key
+    assert float(rows["ppo"]["return_ratio"]) == pytest.approx(1.0)
+    markdown = (results / "summary.md").read_text()
+    assert "| genpo |" in markdown and "| ppo |" in markdown

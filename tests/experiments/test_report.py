@@ -1,0 +1,121 @@
+"""Spec loading, log reading and the summary numbers, on hand-written tensorboard logs."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import yaml
+from torch.utils.tensorboard import SummaryWriter
+
+from genpo_ext.experiments.benchmark import write_benchmark
+from genpo_ext.experiments.logs import read_run_log
+from genpo_ext.experiments.report import write_report
+from genpo_ext.experiments.spec import load_spec
+from genpo_ext.experiments.sweep import STATUS_FILE
+
+NUM_ITERATIONS = 6
+FIRST_RETURN_ITERATION = 2
+"""Like rsl_rl, the fake runs log no return before their first finished episode."""
+
+
+def write_spec(folder: pathlib.Path, **changes) -> pathlib.Path:
+    """Write a valid spec (with ``changes`` applied; a None value drops the key) and return its path."""
+    spec = {
+        "task": "HalfCheetah-v5",
+        "algorithms": ["ppo", "genpo"],
+        "seeds": [1, 2],
+        "num_envs": 4,
+        "num_steps_per_env": 8,
+        "iterations": NUM_ITERATIONS,
+        "log_root": str(folder / "logs"),
+        "output_dir": str(folder / "results"),
+    }
+    spec.update(changes)
+    spec = {key: value for key, value in spec.items() if value is not None}
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def write_fake_run(run_dir: pathlib.Path, final_return: float, collection_s: float, learning_s: float) -> None:
+    """Log what rsl_rl logs per iteration, with a return rising linearly to ``final_return``; mark it finished."""
+    writer = SummaryWriter(str(run_dir))
+    for it in range(NUM_ITERATIONS):
+        writer.add_scalar("Perf/collection_time", collection_s, it)
+        writer.add_scalar("Perf/learning_time", learning_s, it)
+        if it >= FIRST_RETURN_ITERATION:
+            writer.add_scalar("Train/mean_reward", final_return * (it + 1) / NUM_ITERATIONS, it)
+    writer.close()
+    (run_dir / STATUS_FILE).write_text(json.dumps({"command": [], "wall_time_s": 1.0}))
+
+
+def test_env_steps_round_up_to_whole_iterations(tmp_path):
+    """A budget in env steps becomes the smallest number of iterations that covers it."""
+    spec = load_spec(write_spec(tmp_path, iterations=None, env_steps=100))
+    assert spec.iterations == 4  # ceil(100 / (4 * 8))
+    assert spec.baseline == "ppo"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"iterations": None}, "exactly one of"),
+        ({"env_steps": 10}, "exactly one of"),
+        ({"seeds": None}, "missing keys"),
+        ({"seed": [1]}, "unknown keys"),
+        ({"baseline": "sac"}, "baseline 'sac'"),
+        ({"algorithms": {"fast": {"algo": "sac"}}}, "must be one of genpo, ppo"),
+    ],
+)
+def test_invalid_specs_name_the_problem(tmp_path, changes, message):
+    """Spec mistakes fail at load time with a message naming the fix."""
+    with pytest.raises(ValueError, match=message):
+        load_spec(write_spec(tmp_path, **changes))
+
+
+def test_read_run_log_returns_the_logged_series(tmp_path):
+    """Timings cover every iteration; returns start at the first finished episode."""
+    write_fake_run(tmp_path, final_return=60.0, collection_s=0.5, learning_s=0.25)
+    log = read_run_log(tmp_path)
+    np.testing.assert_array_equal(log.iterations, np.arange(NUM_ITERATIONS))
+    np.testing.assert_allclose(log.cumulative_time, 0.75 * np.arange(1, NUM_ITERATIONS + 1))
+    np.testing.assert_array_equal(log.return_iterations, np.arange(FIRST_RETURN_ITERATION, NUM_ITERATIONS))
+    assert log.returns[-1] == pytest.approx(60.0)
+
+
+def test_read_run_log_rejects_a_folder_without_events(tmp_path):
+    """A run folder without rsl_rl scalars is an error, not an empty curve."""
+    with pytest.raises(FileNotFoundError, match="timing scalars"):
+        read_run_log(tmp_path)
+
+
+def test_summary_numbers_and_ratios(tmp_path):
+    """Final-return statistics over seeds, throughput and GenPO/PPO ratios follow from the logged scalars."""
+    spec = load_spec(write_spec(tmp_path))
+    fake = {"ppo": {1: (100.0, 0.5, 0.5), 2: (200.0, 0.5, 0.5)}, "genpo": {1: (300.0, 0.5, 1.5), 2: (300.0, 0.5, 1.5)}}
+    for label, seeds in fake.items():
+        for seed, values in seeds.items():
+            write_fake_run(spec.run_dir(spec.variant(label), seed), *values)
+    rows = {row["algorithm"]: row for row in write_report(spec)}
+    assert rows["ppo"]["final_return_mean"] == pytest.approx(150.0)
+    assert rows["ppo"]["final_return_std"] == pytest.approx(np.std([100.0, 200.0], ddof=1))
+    assert rows["ppo"]["env_steps_per_s"] == pytest.approx(4 * 8 / 1.0)
+    assert rows["genpo"]["return_ratio"] == pytest.approx(2.0)
+    assert rows["genpo"]["time_per_iteration_ratio"] == pytest.approx(2.0)
+    assert (spec.output_dir / "learning_curves.png").is_file()
+    write_benchmark(list(rows.values()), tmp_path / "bench" / "benchmark")
+    assert (tmp_path / "bench" / "benchmark.png").is_file()
+    assert "| HalfCheetah-v5 | genpo |" in (tmp_path / "bench" / "benchmark.md").read_text()
+
+
+def test_unfinished_runs_are_left_out(tmp_path):
+    """A run without a status record (crashed or still running) does not enter the table."""
+    spec = load_spec(write_spec(tmp_path))
+    write_fake_run(spec.run_dir(spec.variant("ppo"), 1), 100.0, 0.5, 0.5)
+    (spec.run_dir(spec.variant("ppo"), 1) / STATUS_FILE).unlink()
+    write_fake_run(spec.run_dir(spec.variant("ppo"), 2), 200.0, 0.5, 0.5)
+    rows = write_report(spec)
+    assert [(row["algorithm"], row["seeds"], row["final_return_mean"]) for row in rows] == [("ppo", 1, 200.0)]
