@@ -70,7 +70,8 @@ def run_sweep(spec: CompareSpec, train_script: pathlib.Path) -> list[RunOutcome]
     A run counts as finished when its folder holds a status record with the same command; a run whose command
     changed (e.g. a new budget) is trained again.
     """
-    runs = [(variant, seed) for variant in spec.variants for seed in spec.seeds]
+    # Seed-major order: an interrupted sweep leaves every variant with the same seeds done.
+    runs = [(variant, seed) for seed in spec.seeds for variant in spec.variants]
     outcomes = []
     for index, (variant, seed) in enumerate(runs, start=1):
         run_dir = spec.run_dir(variant, seed)
