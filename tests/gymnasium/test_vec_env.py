@@ -94,6 +94,9 @@ def test_episode_lengths_restart_after_each_done(actions, expected):
         since_done = np.where(step_dones, 0, since_done + 1)
         np.testing.assert_array_equal(step_lengths, since_done)
     assert got["episode_length"].max() < MAX_EPISODE_STEPS
+    env = GymnasiumVecEnv(TASK, 1, 0, SEED, "cpu", {"max_episode_steps": MAX_EPISODE_STEPS})
+    env.close()
+    assert env.max_episode_length == MAX_EPISODE_STEPS
 
 
 def test_logged_episode_returns_match_hand_stepped_returns(actions, expected):

@@ -56,7 +56,8 @@ class GymnasiumVecEnv(VecEnv):
 
         self.num_envs = num_envs
         self.num_actions = action_space.shape[0]
-        self.max_episode_length = gym.spec(task).max_episode_steps or np.iinfo(np.int32).max
+        time_limit = make_kwargs.get("max_episode_steps") or gym.spec(task).max_episode_steps
+        self.max_episode_length = time_limit or np.iinfo(np.int32).max  # no time limit: effectively unbounded
         self.device = device
         self.cfg = {"task": task, "num_envs": num_envs, "num_workers": num_workers, "seed": seed, **make_kwargs}
         self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
