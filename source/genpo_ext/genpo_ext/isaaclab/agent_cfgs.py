@@ -74,10 +74,11 @@ def derive_genpo_runner_cfg(stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str) -> 
     """
     _check_supported(stock_cfg, task_id)
     hidden_dims, obs_normalization = _stock_actor_layout(stock_cfg)
+    # a plain deep copy: ``cfg.copy()`` re-runs ``__post_init__``, which some stock configs cannot run twice
     genpo_cfg = copy.deepcopy(stock_cfg)
-    genpo_cfg.actor = RslRlGenPOActorCfg(hidden_dims=list(hidden_dims), obs_normalization=obs_normalization)
+    genpo_cfg.actor = RslRlGenPOActorCfg(hidden_dims=copy.deepcopy(hidden_dims), obs_normalization=obs_normalization)
     genpo_cfg.algorithm = RslRlGenPOAlgorithmCfg(**_ppo_settings(stock_cfg.algorithm))
-    genpo_cfg.experiment_name = f"{stock_cfg.experiment_name}{GENPO_EXPERIMENT_SUFFIX}"
+    genpo_cfg.experiment_name = _genpo_experiment_name(genpo_cfg.experiment_name)
     paper = paper_hyperparameters_for(task_id)
     if paper is not None:
         _apply_paper_hyperparameters(genpo_cfg, paper)
@@ -109,6 +110,15 @@ def _stock_actor_layout(stock_cfg: RslRlOnPolicyRunnerCfg) -> tuple[list[int], b
         return stock_cfg.actor.hidden_dims, stock_cfg.actor.obs_normalization
     # legacy configs describe both networks in ``policy``; IsaacLab still infers the critic from it
     return stock_cfg.policy.actor_hidden_dims, stock_cfg.policy.actor_obs_normalization
+
+
+def _genpo_experiment_name(experiment_name: str | PresetCfg) -> str | PresetCfg:
+    """Return the experiment name with the GenPO suffix; of a per-preset name, every alternative gets the suffix."""
+    if isinstance(experiment_name, PresetCfg):
+        for field in dataclasses.fields(experiment_name):
+            setattr(experiment_name, field.name, _genpo_experiment_name(getattr(experiment_name, field.name)))
+        return experiment_name
+    return f"{experiment_name}{GENPO_EXPERIMENT_SUFFIX}"
 
 
 def _ppo_settings(algorithm: RslRlPpoAlgorithmCfg) -> dict:
