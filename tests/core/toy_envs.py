@@ -87,3 +87,60 @@ class BimodalBanditEnv(VecEnv):
         """The two-peaked reward of 1-d actions."""
         scale = 2.0 * cls.peak_width**2
         return torch.exp(-(actions - 1.0).square() / scale) + torch.exp(-(actions + 1.0).square() / scale)
+
+
+class AlternatingBanditEnv(VecEnv):
+    """Two-step episodes with an unobserved first action: the best memoryless policy is bimodal.
+
+    Each step pays the two-peaked reward of :class:`BimodalBanditEnv`; the second step also pays ``switch_bonus`` if
+    its action has the opposite sign of the first. The observation is constant, so a policy cannot condition on the
+    first action: a policy that picks either peak with probability 1/2 earns ``2 + switch_bonus / 2``, while any
+    unimodal policy (a Gaussian) earns at most about ``2`` (see :meth:`best_gaussian_return`).
+    """
+
+    switch_bonus = 1.0
+    """Reward for switching the sign of the action between the two steps."""
+
+    def __init__(self, num_envs: int, device: str = "cpu") -> None:
+        """Create ``num_envs`` copies of the game."""
+        self.num_envs = num_envs
+        self.num_actions = 1
+        self.max_episode_length = 2
+        self.device = device
+        self.cfg = {"name": "AlternatingBandit"}
+        self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
+        self.first_action = torch.zeros(num_envs, device=device)
+
+    def get_observations(self) -> TensorDict:
+        """Return a constant observation: the game looks the same at both steps."""
+        return TensorDict({"policy": torch.ones(self.num_envs, 1, device=self.device)}, batch_size=[self.num_envs])
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Pay the peak reward, plus the switch bonus on the second step, and end episodes after two steps."""
+        actions = actions.squeeze(-1)
+        second = self.episode_length_buf == 1
+        switched = torch.sign(actions) != torch.sign(self.first_action)
+        rewards = BimodalBanditEnv.reward(actions) + self.switch_bonus * (second & switched).float()
+        self.first_action = torch.where(second, self.first_action, actions)
+        dones = second
+        self.episode_length_buf = torch.where(second, 0, self.episode_length_buf + 1)
+        return self.get_observations(), rewards, dones.long(), {}
+
+    @classmethod
+    def expected_return(cls, actions_first: torch.Tensor, actions_second: torch.Tensor) -> torch.Tensor:
+        """Mean return of episodes played with the given independent first and second actions."""
+        switched = (torch.sign(actions_first) != torch.sign(actions_second)).float()
+        reward = BimodalBanditEnv.reward
+        return (reward(actions_first) + reward(actions_second) + cls.switch_bonus * switched).mean()
+
+    @classmethod
+    def best_gaussian_return(cls, num_samples: int = 20000, seed: int = 0) -> float:
+        """Best mean return of a memoryless Gaussian policy, by grid search over its mean and std."""
+        generator = torch.Generator().manual_seed(seed)
+        noise = torch.randn(2, num_samples, generator=generator)
+        best = -float("inf")
+        for mean in torch.linspace(-1.5, 1.5, 31):
+            for std in torch.logspace(-2, 0.5, 26):
+                actions = mean + std * noise
+                best = max(best, float(cls.expected_return(actions[0], actions[1])))
+        return best

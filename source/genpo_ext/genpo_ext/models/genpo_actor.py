@@ -132,9 +132,9 @@ class GenPOActor(MLPModel):
         self._obs_latent = self.get_latent(obs)
         if not stochastic_output:
             return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
-        outputs, log_prob = self.flow.sample(self._obs_latent)
-        self._output_log_prob = self._checked_log_prob(log_prob, "sampling the flow")
-        return outputs
+        outputs, self._output_log_prob = self.flow.sample(self._obs_latent)
+        # The sampled log-prob is finite by construction; a diverged flow shows in its outputs
+        return self._checked_finite(outputs, "outputs", "sampling the flow")
 
     def to_env_action(self, outputs: torch.Tensor) -> torch.Tensor:
         """Map stochastic outputs ``(x_N, y_N)`` to environment actions ``(x_N + y_N) / 2``."""
@@ -147,7 +147,7 @@ class GenPOActor(MLPModel):
         Use the log-prob that :meth:`forward` records for outputs it has just sampled instead of calling this.
         """
         log_prob = self.flow.log_prob(outputs, self._obs_latent)
-        self._output_log_prob = self._checked_log_prob(log_prob, "inverting stored outputs")
+        self._output_log_prob = self._checked_finite(log_prob, "log-probs", "inverting stored outputs")
         return self._output_log_prob
 
     @property
@@ -219,17 +219,17 @@ class GenPOActor(MLPModel):
             )
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    def _checked_log_prob(self, log_prob: torch.Tensor, origin: str) -> torch.Tensor:
-        """Return ``log_prob`` unchanged, raising if any entry is not finite.
+    def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
+        """Return ``values`` unchanged, raising if any entry is not finite.
 
         Raises:
-            FloatingPointError: Naming the operation and whether the observations were finite.
+            FloatingPointError: Naming the values, the operation and whether the observations were finite.
         """
-        if not bool(torch.isfinite(log_prob).all()):
-            num_bad = int((~torch.isfinite(log_prob)).sum())
+        if not bool(torch.isfinite(values).all()):
+            num_bad = int((~torch.isfinite(values)).sum())
             obs_finite = bool(torch.isfinite(self._obs_latent).all())
             raise FloatingPointError(
-                f"GenPOActor: {num_bad} of {log_prob.numel()} log-probs are not finite after {origin} "
+                f"GenPOActor: {num_bad} of {values.numel()} {name} are not finite after {origin} "
                 f"(observations finite: {obs_finite}). Check the environment's observations and the learning rate."
             )
-        return log_prob
+        return values

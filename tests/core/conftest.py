@@ -1,0 +1,28 @@
+"""Fixtures of the core tests: small observation batches, flows and runners on the toy environments."""
+
+from __future__ import annotations
+
+import pathlib
+import pytest
+import sys
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from toy_envs import PointReachEnv  # noqa: E402
+from train_cfgs import genpo_train_cfg  # noqa: E402
+
+from rsl_rl.runners import OnPolicyRunner  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    """Seed torch before every test so that failures reproduce."""
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def point_reach_runner(tmp_path: pathlib.Path) -> OnPolicyRunner:
+    """A stock rsl_rl runner driving GenPO on the point-reaching environment, logging into a temporary folder."""
+    env = PointReachEnv(num_envs=32, seed=0)
+    return OnPolicyRunner(env, genpo_train_cfg(), log_dir=str(tmp_path), device="cpu")
