@@ -15,6 +15,16 @@ next to the simulation slowed a shared 2-core machine down more than tenfold (28
 iteration). ``OMP_NUM_THREADS`` set by the user wins."""
 
 
+def resolve_task_or_exit(task: str) -> str:
+    """Like :func:`resolve_task`, but ends the program with the error's message instead of a traceback."""
+    from .task_aliases import UnknownTaskError
+
+    try:
+        return resolve_task(task)
+    except (UnknownTaskError, FileNotFoundError) as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+
+
 def resolve_task(task: str) -> str:
     """Prepare IsaacLab and return the registered IsaacLab 3 id of a task given by an IsaacLab 3 or 2 id.
 

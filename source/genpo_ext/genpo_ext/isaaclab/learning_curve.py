@@ -59,3 +59,13 @@ def save_learning_curve(log_dir: str | Path, title: str) -> Path | None:
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def final_values(log_dir: str | Path) -> dict[str, float]:
+    """Return the last logged value of each plotted scalar of a run, keyed by its axis label."""
+    finals = {}
+    for tag, label in CURVE_TAGS.items():
+        _, values = read_scalars(log_dir, tag)
+        if values:
+            finals[label] = values[-1]
+    return finals

@@ -11,7 +11,7 @@ import argparse
 import os
 import re
 
-from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task
+from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
 from .train import ALGORITHM_CFG_ENTRY_POINTS, CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, load_agent_cfg
 
 EXPORT_FOLDER = "exported"
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     invalid = [token for token in overrides if "=" not in token]
     if invalid:
         raise SystemExit(f"unrecognized arguments {invalid}: overrides must look like 'env.a.b=value'")
-    task_id = resolve_task(args.task)
+    task_id = resolve_task_or_exit(args.task)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     args.device = resolve_device(args.device)
     checkpoint = resolve_checkpoint(args, task_id, agent_key)

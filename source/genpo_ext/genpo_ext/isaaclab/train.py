@@ -7,7 +7,7 @@ import argparse
 import os
 from datetime import datetime
 
-from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task
+from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
 
 ALGORITHM_CFG_ENTRY_POINTS = {"genpo": "rsl_rl_genpo_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
 """Gym spec key of the agent config that each ``--algo`` selects."""
@@ -32,7 +32,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     Raises:
         SystemExit: With IsaacLab's exit status when training fails.
     """
-    task_id = resolve_task(args.task)
+    task_id = resolve_task_or_exit(args.task)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     device = resolve_device(args.device)
     log_dir = os.path.abspath(args.log_dir or default_log_dir(task_id, agent_key, overrides))
@@ -52,11 +52,12 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     if status:
         raise SystemExit(status)
 
-    from .learning_curve import save_learning_curve
+    from .learning_curve import final_values, save_learning_curve
 
     curve = save_learning_curve(log_dir, title=f"{task_id} - {args.algo}")
     if curve is not None:
-        print(f"[INFO] genpo_ext: learning curve saved to {curve}")
+        finals = ", ".join(f"{label} {value:.2f}" for label, value in final_values(log_dir).items())
+        print(f"[INFO] genpo_ext: final {finals}; learning curve saved to {curve}")
 
 
 def default_log_dir(task_id: str, agent_key: str, overrides: list[str]) -> str:
