@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 
+from . import offline_assets
 from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
 from .train import ALGORITHM_CFG_ENTRY_POINTS, CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, load_agent_cfg
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     Args:
         argv: Command-line arguments; ``env.*`` / ``agent.*`` tokens are Hydra overrides.
     """
+    # the parser imports IsaacLab's launcher, which fixes the asset root: choose it first
+    offline_assets.configure_asset_root()
     args, overrides = build_parser().parse_known_args(argv)
     invalid = [token for token in overrides if "=" not in token]
     if invalid:
