@@ -84,7 +84,9 @@ def test_train_py_resumes_from_the_latest_checkpoint(cartpole_genpo_run, run_scr
     resumed_dir = run_dir.parent / "resumed"
     result = train(run_script, "Isaac-Cartpole-Direct", resumed_dir, "--algo", "genpo", "--resume", "--load_run", run_dir.name)
     assert f"resuming from {run_dir / FINAL_CHECKPOINT}" in result.stdout
-    assert (resumed_dir / f"model_{2 * int(NUM_ITERATIONS) - 1}.pt").is_file()
+    # the counter continues from the loaded iteration, so the last checkpoint is one past a fresh run's
+    assert (resumed_dir / f"model_{NUM_ITERATIONS}.pt").is_file()
+    assert not (resumed_dir / FINAL_CHECKPOINT).exists()
 
 
 def test_train_py_algo_ppo_runs_the_stock_cfg(tmp_path, run_script):
