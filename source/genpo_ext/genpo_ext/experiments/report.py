@@ -162,7 +162,7 @@ def plot_learning_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]], 
         if not runs:
             continue
         env_steps, wall, mean, std = _curves(runs, spec.env_steps_per_iteration)
-        name = f"{label} ({len(runs)} seeds)"
+        name = f"{label} (n={len(runs)} seeds)"
         for axis, x in ((steps_axis, env_steps), (time_axis, wall)):
             (line,) = axis.plot(x, mean, label=name)
             axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
