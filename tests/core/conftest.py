@@ -15,9 +15,14 @@ from train_cfgs import genpo_train_cfg  # noqa: E402
 from rsl_rl.runners import OnPolicyRunner  # noqa: E402
 
 
+CPU_THREADS = 1
+"""Torch threads per test process: small networks run fastest single-threaded, above all on a shared machine."""
+
+
 @pytest.fixture(autouse=True)
-def _seed() -> None:
-    """Seed torch before every test so that failures reproduce."""
+def _seed_and_threads() -> None:
+    """Seed torch before every test so that failures reproduce, and run single-threaded."""
+    torch.set_num_threads(CPU_THREADS)
     torch.manual_seed(0)
 
 
