@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from rollouts import collect_rollout as fill_storage
 from toy_envs import PointReachEnv
 from train_cfgs import genpo_train_cfg
 
@@ -13,16 +14,8 @@ from genpo_ext.algorithms import KL_ESTIMATORS, GenPO, k3_kl, paper_kl
 
 
 def collect_rollout(runner: OnPolicyRunner) -> None:
-    """Fill the runner's storage with one rollout, as the runner's learn loop does."""
-    env, alg = runner.env, runner.alg
-    obs = env.get_observations()
-    with torch.inference_mode():
-        for _ in range(runner.cfg["num_steps_per_env"]):
-            actions = alg.act(obs)
-            assert actions.shape == (env.num_envs, env.num_actions)
-            obs, rewards, dones, extras = env.step(actions)
-            alg.process_env_step(obs, rewards, dones, extras)
-        alg.compute_returns(obs)
+    """Fill the runner's storage with one rollout."""
+    fill_storage(runner.alg, runner.env, runner.cfg["num_steps_per_env"])
 
 
 def evaluate(runner: OnPolicyRunner, seed: int = 7, episodes: int = 2) -> float:
