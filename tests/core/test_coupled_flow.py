@@ -78,7 +78,7 @@ def test_factorized_velocity_field_equals_mlp_on_concatenated_input() -> None:
     obs_term, time_terms = field.condition(obs, time_features)
     for step in range(flow.num_steps):
         concatenated = torch.cat([half, obs, time_features[step].expand(64, -1)], dim=-1)
-        torch.testing.assert_close(field(half, obs_term, time_terms[step]), field.mlp(concatenated))
+        torch.testing.assert_close(field(half, obs_term + time_terms[step]), field.mlp(concatenated))
 
 
 def test_deterministic_output_is_the_image_of_the_zero_latent_and_env_action_averages_halves() -> None:

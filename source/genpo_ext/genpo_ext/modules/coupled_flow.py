@@ -82,7 +82,7 @@ class CoupledFlow(nn.Module):
         obs_term, time_terms = self._condition(obs)
         x, y = z[:, : self.action_dim], z[:, self.action_dim :]
         for i in range(self.num_steps):
-            x, y = self._step_forward(x, y, obs_term, time_terms[i])
+            x, y = self._step_forward(x, y, obs_term + time_terms[i])
         return torch.cat([x, y], dim=-1), z.new_full(z.shape[:1], self.logabsdet)
 
     def inverse(self, u: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,7 +98,7 @@ class CoupledFlow(nn.Module):
         obs_term, time_terms = self._condition(obs)
         x, y = u[:, : self.action_dim], u[:, self.action_dim :]
         for i in range(self.num_steps - 1, -1, -1):
-            x, y = self._step_inverse(x, y, obs_term, time_terms[i])
+            x, y = self._step_inverse(x, y, obs_term + time_terms[i])
         return torch.cat([x, y], dim=-1), u.new_full(u.shape[:1], -self.logabsdet)
 
     def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,23 +137,23 @@ class CoupledFlow(nn.Module):
         return self.velocity_field.condition(obs, self.time_encoder(self.step_times))
 
     def _step_forward(
-        self, x: torch.Tensor, y: torch.Tensor, obs_term: torch.Tensor, time_term: torch.Tensor
+        self, x: torch.Tensor, y: torch.Tensor, step_term: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One flow step: two additive couplings, then two mixings."""
+        """One flow step: two additive couplings, then two mixings; ``step_term`` conditions the velocity network."""
         p = self.mixing_coef
-        x = x + self.step_size * self.velocity_field(y, obs_term, time_term)
-        y = y + self.step_size * self.velocity_field(x, obs_term, time_term)
+        x = x + self.step_size * self.velocity_field(y, step_term)
+        y = y + self.step_size * self.velocity_field(x, step_term)
         x = p * x + (1.0 - p) * y
         y = p * y + (1.0 - p) * x
         return x, y
 
     def _step_inverse(
-        self, x: torch.Tensor, y: torch.Tensor, obs_term: torch.Tensor, time_term: torch.Tensor
+        self, x: torch.Tensor, y: torch.Tensor, step_term: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact inverse of :meth:`_step_forward`, undoing its four maps in reverse order."""
         p = self.mixing_coef
         y = (y - (1.0 - p) * x) / p
         x = (x - (1.0 - p) * y) / p
-        y = y - self.step_size * self.velocity_field(x, obs_term, time_term)
-        x = x - self.step_size * self.velocity_field(y, obs_term, time_term)
+        y = y - self.step_size * self.velocity_field(x, step_term)
+        x = x - self.step_size * self.velocity_field(y, step_term)
         return x, y

@@ -13,7 +13,7 @@ class VelocityField(nn.Module):
     The network is a plain :class:`rsl_rl.modules.MLP` on the concatenated input, exactly the paper's form. Its first
     layer is linear, so it splits into ``W_u u + (W_s s + b) + W_t tau(t)``: :meth:`condition` computes the observation
     term once per action and the time terms once per flow step, and :meth:`forward` only adds ``W_u u`` for each of
-    the ``2 N`` network calls. The result is identical to evaluating the MLP on the concatenation.
+    the ``2 N`` network calls. The result equals evaluating the MLP on the concatenation (to float rounding).
     """
 
     def __init__(
@@ -54,19 +54,20 @@ class VelocityField(nn.Module):
         time_weight = first.weight[:, self.action_dim + self.obs_dim :]
         return nn.functional.linear(obs, obs_weight, first.bias), nn.functional.linear(time_features, time_weight)
 
-    def forward(self, u: torch.Tensor, obs_term: torch.Tensor, time_term: torch.Tensor) -> torch.Tensor:
-        """Evaluate ``v(u, s, t)`` from a latent half and the precomputed terms of :meth:`condition`.
+    def forward(self, u: torch.Tensor, step_term: torch.Tensor) -> torch.Tensor:
+        """Evaluate ``v(u, s, t)`` from a latent half and the step's latent-independent first-layer term.
 
         Args:
             u: Latent half of shape ``(B, d)``.
-            obs_term: Observation term of shape ``(B, h)``.
-            time_term: Time term of the current step, shape ``(h,)``.
+            step_term: ``W_s s + b + W_t tau(t)`` of shape ``(B, h)``: the observation term of :meth:`condition` plus
+                the time term of the current step.
 
         Returns:
             The velocity, of shape ``(B, d)``.
         """
         first = self.mlp[0]
-        x = nn.functional.linear(u, first.weight[:, : self.action_dim]) + obs_term + time_term
+        # One fused multiply-add completes the first layer: step_term + u W_u^T
+        x = torch.addmm(step_term, u, first.weight[:, : self.action_dim].t())
         for index, layer in enumerate(self.mlp):
             if index > 0:
                 x = layer(x)
