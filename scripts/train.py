@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     args, overrides = parse_args(argv)
     from genpo_ext.gymnasium_backend import is_gymnasium_task
 
-    if not args.task.startswith("Isaac-") and is_gymnasium_task(args.task):
+    if is_gymnasium_task(args.task):
         from genpo_ext.gymnasium_backend.train import main as train_main
     else:
         from genpo_ext.isaaclab.train import main as train_main

@@ -6,12 +6,15 @@ gymnasium's registry, never torch, rsl_rl or isaaclab.
 
 from __future__ import annotations
 
+ISAACLAB_TASK_PREFIX = "Isaac-"
+"""Prefix of IsaacLab task ids, which IsaacLab also registers in gymnasium's registry once its tasks are imported."""
+
 
 def is_gymnasium_task(task: str) -> bool:
-    """Return whether ``task`` is an id registered in gymnasium's registry (e.g. ``"HalfCheetah-v5"``)."""
+    """Return whether ``task`` is a plain gymnasium id (e.g. ``"HalfCheetah-v5"``), not an IsaacLab task."""
     import gymnasium
 
-    return task in gymnasium.registry
+    return not task.startswith(ISAACLAB_TASK_PREFIX) and task in gymnasium.registry
 
 
 __all__ = ["is_gymnasium_task"]
