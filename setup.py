@@ -3,7 +3,7 @@
 from setuptools import find_packages, setup
 
 CORE_REQUIRES = [
-    "torch>=2.6",
+    "torch>=2.11",  # verified with 2.11 (IsaacLab 3) and 2.13
     "numpy>=1.26",
     "tensordict>=0.9",
     "rsl-rl-lib>=5.5.1,<5.6",
@@ -23,7 +23,7 @@ setup(
     name="genpo_ext",
     version="0.1.0",
     description="GenPO: generative flow policies trained on-policy, as an rsl_rl / IsaacLab extension.",
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # core verified on 3.11 and 3.12; IsaacLab 3 needs 3.12
     package_dir={"": "source/genpo_ext"},
     packages=find_packages(where="source/genpo_ext"),
     install_requires=CORE_REQUIRES,
