@@ -76,6 +76,6 @@ def resolve_task_id(task_id: str, registered_ids: Iterable[str]) -> str:
     matches = difflib.get_close_matches(candidate, sorted(registered), n=MAX_CLOSE_MATCHES, cutoff=CLOSE_MATCH_CUTOFF)
     hint = f" Close matches: {', '.join(matches)}." if matches else ""
     raise UnknownTaskError(
-        f"Task '{task_id}' does not exist in IsaacLab 3: {reason}.{hint}"
+        f"Task '{task_id}' is neither an IsaacLab 3 nor a gymnasium task: {reason}.{hint}"
         " List the available tasks with 'python scripts/list_envs.py'."
     )
