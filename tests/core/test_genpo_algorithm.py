@@ -126,6 +126,19 @@ def test_gaussian_actor_is_rejected() -> None:
         OnPolicyRunner(PointReachEnv(num_envs=4), cfg, log_dir=None, device="cpu")
 
 
+def test_random_network_distillation_trains_alongside_genpo() -> None:
+    cfg = genpo_train_cfg(
+        rnd_cfg={"weight": 1.0, "num_outputs": 4, "predictor_hidden_dims": [16], "target_hidden_dims": [16]}
+    )
+    cfg["obs_groups"]["rnd_state"] = ["policy"]
+    runner = OnPolicyRunner(PointReachEnv(num_envs=16), cfg, log_dir=None, device="cpu")
+    predictor_before = [p.detach().clone() for p in runner.alg.rnd.predictor.parameters()]
+    collect_rollout(runner)
+    losses = runner.alg.update()
+    assert losses["rnd"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(predictor_before, runner.alg.rnd.predictor.parameters()))
+
+
 def test_same_seed_gives_identical_losses_twice() -> None:
     def losses() -> dict[str, float]:
         torch.manual_seed(3)

@@ -18,6 +18,9 @@ class PointReachEnv(VecEnv):
     step_size = 0.1
     """Distance covered per step at unit velocity."""
 
+    step_dt = 0.1
+    """Simulated seconds per step (rsl_rl's RND scales its weight by it)."""
+
     def __init__(self, num_envs: int, max_episode_length: int = 30, seed: int = 0, device: str = "cpu") -> None:
         """Create ``num_envs`` independent points with their own random generator."""
         self.num_envs = num_envs
@@ -30,6 +33,11 @@ class PointReachEnv(VecEnv):
         self.position = torch.zeros(num_envs, 2, device=device)
         self.goal = torch.zeros(num_envs, 2, device=device)
         self._reset(torch.arange(num_envs, device=device))
+
+    @property
+    def unwrapped(self) -> PointReachEnv:
+        """The environment itself (no wrappers), as rsl_rl's RND extension expects."""
+        return self
 
     def get_observations(self) -> TensorDict:
         """Return the observation group ``policy``."""
