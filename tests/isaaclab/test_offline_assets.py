@@ -45,4 +45,5 @@ def test_missing_assets_fail_fast_naming_the_file(tmp_path):
 def test_remote_and_present_assets_pass(tmp_path):
     from isaaclab.sim import UsdFileCfg
 
+    # fails with FileNotFoundError if a remote URL or a present local file were reported as missing
     check_assets_exist([UsdFileCfg(usd_path="https://example.invalid/robot.usd"), UsdFileCfg(usd_path=str(CARTPOLE))])
