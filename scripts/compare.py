@@ -4,6 +4,7 @@ Examples:
     python scripts/compare.py config/compare_halfcheetah.yaml
     python scripts/compare.py config/compare_*.yaml --benchmark results/benchmark
     python scripts/compare.py config/compare_ant.yaml --report_only
+    python scripts/compare.py config/compare_ant.yaml --only ppo --seeds 1 2   # a slice, e.g. for a second process
 
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
 (algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
@@ -33,13 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--benchmark", type=pathlib.Path, default=None, help="Also write <path>.md/.png of wall time per iteration."
     )
+    parser.add_argument("--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels.")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Train only these seeds of the specs.")
     args = parser.parse_args(argv)
 
     specs = [load_spec(path) for path in args.specs]
+    if args.only is not None:
+        known = {variant.label for spec in specs for variant in spec.variants}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            parser.error(f"--only: unknown labels {unknown}. Valid: {', '.join(sorted(known))}.")
     failures, rows = [], []
     for spec in specs:
         if not args.report_only:
-            failures += [outcome for outcome in run_sweep(spec, TRAIN_SCRIPT) if outcome.status == "failed"]
+            outcomes = run_sweep(spec, TRAIN_SCRIPT, args.only, args.seeds)
+            failures += [outcome for outcome in outcomes if outcome.status == "failed"]
         rows += write_report(spec)
     if args.benchmark is not None:
         write_benchmark(rows, args.benchmark)

@@ -64,14 +64,23 @@ def run_one(command: list[str], run_dir: pathlib.Path) -> tuple[int, float]:
     return returncode, time.monotonic() - start
 
 
-def run_sweep(spec: CompareSpec, train_script: pathlib.Path) -> list[RunOutcome]:
+def run_sweep(
+    spec: CompareSpec, train_script: pathlib.Path, labels: list[str] | None = None, seeds: list[int] | None = None
+) -> list[RunOutcome]:
     """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
 
     A run counts as finished when its folder holds a status record with the same command; a run whose command
     changed (e.g. a new budget) is trained again.
+
+    Args:
+        spec: The sweep.
+        train_script: Path of ``scripts/train.py``.
+        labels: Train only these variants (default: all); the others are left as they are.
+        seeds: Train only these seeds (default: the spec's).
     """
+    variants = [variant for variant in spec.variants if labels is None or variant.label in labels]
     # Seed-major order: an interrupted sweep leaves every variant with the same seeds done.
-    runs = [(variant, seed) for seed in spec.seeds for variant in spec.variants]
+    runs = [(variant, seed) for seed in spec.seeds if seeds is None or seed in seeds for variant in variants]
     outcomes = []
     for index, (variant, seed) in enumerate(runs, start=1):
         run_dir = spec.run_dir(variant, seed)
