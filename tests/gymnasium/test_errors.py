@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+
 import pytest
 from rsl_rl.algorithms import PPO
 from rsl_rl.models import MLPModel
 
 from genpo_ext.algorithms import GenPO
 from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors, constructor_keys
+from genpo_ext.gymnasium_backend.train import WANDB_DIR_VARIABLE, configure_logger
 
 AGENT_CFG = {
     "actor": {"class_name": "MLPModel", "hidden_dims": [8]},
@@ -59,3 +63,22 @@ def test_invalid_value_becomes_a_config_error_with_the_librarys_message():
         with agent_construction_errors(AGENT_CFG):
             raise ValueError("p must lie in (0, 1]")
 
+
+def test_configure_logger_checks_the_name_and_defaults_the_wandb_project(tmp_path, monkeypatch):
+    """An unknown logger lists rsl_rl's writers; W&B gets the experiment as project and the run folder as its dir,
+    unless the user chose them."""
+    with pytest.raises(ConfigError, match="Unknown logger 'agent.logger=wandbb'. Valid: tensorboard, wandb, neptune."):
+        configure_logger({"logger": "wandbb"}, "Ant-v5_genpo", tmp_path)
+    # set, then removed, so that the teardown restores the variable's state before the test
+    monkeypatch.setenv(WANDB_DIR_VARIABLE, "unset")
+    monkeypatch.delenv(WANDB_DIR_VARIABLE)
+    agent_cfg = {"logger": "wandb"}
+    configure_logger(agent_cfg, "Ant-v5_genpo", tmp_path)
+    assert agent_cfg["wandb_project"] == "Ant-v5_genpo"
+    assert pathlib.Path(os.environ[WANDB_DIR_VARIABLE]) == tmp_path.resolve()
+    agent_cfg = {"logger": "wandb", "wandb_project": "mine"}
+    configure_logger(agent_cfg, "Ant-v5_genpo", tmp_path / "other")
+    assert agent_cfg["wandb_project"] == "mine" and pathlib.Path(os.environ[WANDB_DIR_VARIABLE]) == tmp_path.resolve()
+    agent_cfg = {"logger": "tensorboard"}
+    configure_logger(agent_cfg, "Ant-v5_genpo", tmp_path)
+    assert "wandb_project" not in agent_cfg

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import pathlib
 import subprocess
 import sys
@@ -22,11 +23,11 @@ ERROR_PREFIX = "[ERROR] genpo_ext: "
 """Start of the one line that ends a run on a configuration mistake."""
 
 
-def train(tmp_path: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path``."""
+def train(tmp_path: pathlib.Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` (in the environment ``env``)."""
     command = [sys.executable, str(TRAIN_SCRIPT), "--task", "HalfCheetah-v5", "--num_envs", "4", "--max_iterations", "2"]
     command += ["--seed", "3", "--device", "cpu", "--log_dir", str(tmp_path), "agent.num_steps_per_env=8", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -102,7 +103,7 @@ def test_config_mistake_closes_the_env_workers(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = argparse.Namespace(
         task="HalfCheetah-v5", algo="genpo", num_envs=4, max_iterations=1, seed=1, device="cpu", log_dir=str(tmp_path),
-        resume=False, load_run=None, checkpoint=None,
+        logger=None, resume=False, load_run=None, checkpoint=None,
     )  # fmt: skip
     overrides = ["env.num_workers=2", "agent.torch_threads=null", "agent.actor.mixing_coef=1.5"]
     children_before = set(multiprocessing.active_children())
@@ -110,3 +111,18 @@ def test_config_mistake_closes_the_env_workers(tmp_path, monkeypatch):
         backend_main(args, overrides)
     assert set(multiprocessing.active_children()) <= children_before
 
+
+def test_wandb_logger_writes_an_offline_run_into_the_log_dir(tmp_path):
+    """``--logger wandb`` works out of the box: rsl_rl's W&B writer logs the run, offline, into the run's log dir,
+    to a project named after the experiment."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WANDB_")} | {"WANDB_MODE": "offline"}
+    result = train(tmp_path, "--algo", "ppo", "env.num_workers=0", "--logger", "wandb", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    (run_log,) = run_dir.glob("run-*.wandb")
+    # the run log is a sequence of uncompressed protobuf records: the run's project, config and history keys
+    records = run_log.read_bytes()
+    for text in ("HalfCheetah-v5_ppo", "env_cfg", "train_cfg", "Loss/learning_rate"):
+        assert text.encode() in records, text
+    assert (run_dir / "files" / "model_1.pt").is_file()
+    assert yaml.safe_load((tmp_path / "params" / "agent.yaml").read_text())["wandb_project"] == "HalfCheetah-v5_ppo"

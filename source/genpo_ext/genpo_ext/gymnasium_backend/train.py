@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import pathlib
 import random
@@ -26,6 +27,13 @@ CHECKPOINT_PATTERN = r"model_\d+\.pt"
 
 LISTED_RUNS = 5
 """How many of the latest run folders an error about ``--load_run`` lists."""
+
+LOGGER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "neptune": "neptune"}
+"""rsl_rl's log writers by their ``agent.logger`` name, and the package each one needs."""
+
+WANDB_DIR_VARIABLE = "WANDB_DIR"
+"""Environment variable of the folder in which W&B writes its ``wandb/`` run files; unless the user sets it, the
+run's log dir, so that a run's files stay together."""
 
 
 def resolve_device(requested: str | None) -> str:
@@ -89,6 +97,31 @@ def compile_flag_regex(flag: str, pattern: str) -> re.Pattern:
         raise ConfigError(f"{flag} '{pattern}' is not a valid regex: {error}.") from None
 
 
+def configure_logger(agent_cfg: dict, experiment_name: str, log_dir: pathlib.Path) -> None:
+    """Check the configured log writer and give W&B a project and a folder unless the user chose them.
+
+    Args:
+        agent_cfg: Agent config; its ``logger`` is an rsl_rl writer name or a dict with a ``class_name``, and
+            ``wandb_project`` defaults to ``experiment_name``.
+        experiment_name: Name of the experiment, ``<task>_<algo>``.
+        log_dir: The run's log dir, where W&B writes its files unless ``WANDB_DIR`` is set.
+
+    Raises:
+        ConfigError: If the logger is unknown or its package is not installed.
+    """
+    logger = agent_cfg.get("logger", "tensorboard")
+    if not isinstance(logger, str):
+        return
+    if logger not in LOGGER_PACKAGES:
+        raise ConfigError(f"Unknown logger 'agent.logger={logger}'. Valid: {', '.join(LOGGER_PACKAGES)}.")
+    package = LOGGER_PACKAGES[logger]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(f"The {logger} logger needs the '{package}' package: pip install {package}")
+    if logger == "wandb":
+        agent_cfg.setdefault("wandb_project", experiment_name)
+        os.environ.setdefault(WANDB_DIR_VARIABLE, str(log_dir.resolve()))
+
+
 def main(args: argparse.Namespace, overrides: list[str]) -> None:
     """Train from the parsed ``scripts/train.py`` flags; a mistake in them or in the config ends the program with
     one ``[ERROR]`` line and exit status 1 instead of a traceback.
@@ -117,6 +150,8 @@ def build_cfgs(args: argparse.Namespace, overrides: list[str]) -> tuple[dict, di
         agent_cfg["max_iterations"] = args.max_iterations
     if args.seed is not None:
         agent_cfg["seed"] = args.seed
+    if args.logger is not None:
+        agent_cfg["logger"] = args.logger
     agent_cfg["device"] = resolve_device(args.device or agent_cfg.get("device"))
     return env_cfg, agent_cfg
 
@@ -139,7 +174,7 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
 
     Args:
         args: Flags of ``scripts/train.py`` (``task``, ``algo``, ``num_envs``, ``max_iterations``, ``seed``,
-            ``device``, ``log_dir``, ``resume``, ``load_run``, ``checkpoint``).
+            ``device``, ``log_dir``, ``logger``, ``resume``, ``load_run``, ``checkpoint``).
         overrides: ``env.a.b=value`` / ``agent.a.b=value`` tokens; flags win over overrides.
 
     Raises:
@@ -151,6 +186,7 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
     timestamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     log_dir = pathlib.Path(args.log_dir or experiment_dir / f"{timestamp}_seed{agent_cfg['seed']}")
     resume_path = resume_checkpoint(args, experiment_dir)
+    configure_logger(agent_cfg, experiment_name, log_dir)
 
     seed_everything(agent_cfg["seed"])
     if agent_cfg.get("torch_threads"):
