@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rsl_rl.modules import MLP
+
 from genpo_ext.modules import FastMish, activations, use_fast_activations, use_native_activations
 
 
@@ -19,12 +21,36 @@ def values_and_gradients(module: torch.nn.Module, x: torch.Tensor) -> tuple[torc
 @pytest.mark.parametrize("compile_mode", ["always", "never"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fast_mish_matches_torch_mish_over_the_whole_range(compile_mode: str, dtype: torch.dtype) -> None:
-    x = torch.cat([torch.linspace(-60.0, 60.0, 2001), torch.randn(3999)]).to(dtype).view(-1, 3)
+    """Large enough for the compiled (``always``) and the eager sigmoid form (``never``), not the native operator."""
+    num_random = activations.COMPILED_MIN_ELEMENTS - 2001
+    x = torch.cat([torch.linspace(-60.0, 60.0, 2001), torch.randn(num_random)]).to(dtype).view(-1, 1)
     expected_output, expected_gradient = values_and_gradients(torch.nn.Mish(), x)
     output, gradient = values_and_gradients(FastMish(compile_mode), x)
     tolerance = {"atol": 2e-6, "rtol": 1e-5} if dtype == torch.float32 else {"atol": 1e-12, "rtol": 1e-10}
     torch.testing.assert_close(output, expected_output, **tolerance)
     torch.testing.assert_close(gradient, expected_gradient, **tolerance)
+
+
+@pytest.mark.parametrize(
+    "compile_mode,num_elements,expected_path",
+    [
+        ("auto", activations.EAGER_MIN_ELEMENTS - 1, "native"),
+        ("auto", activations.EAGER_MIN_ELEMENTS, "eager"),
+        ("auto", activations.COMPILED_MIN_ELEMENTS, "compiled"),
+        ("never", activations.COMPILED_MIN_ELEMENTS, "eager"),
+        ("always", 8, "compiled"),
+    ],
+)
+def test_each_call_takes_the_path_chosen_by_mode_and_size(
+    monkeypatch: pytest.MonkeyPatch, compile_mode: str, num_elements: int, expected_path: str
+) -> None:
+    taken = []
+    native, eager = torch.nn.functional.mish, activations._EagerMishFunction.apply
+    monkeypatch.setattr(torch.nn.functional, "mish", lambda x: taken.append("native") or native(x))
+    monkeypatch.setattr(activations._EagerMishFunction, "apply", lambda x: taken.append("eager") or eager(x))
+    monkeypatch.setattr(activations, "_compiled_mish", lambda x: taken.append("compiled") or native(x))
+    FastMish(compile_mode)(torch.randn(num_elements, 1))
+    assert taken == [expected_path]
 
 
 def test_compilation_failure_falls_back_to_the_eager_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,7 +59,7 @@ def test_compilation_failure_falls_back_to_the_eager_path(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(activations, "_compiled_mish", None)
     monkeypatch.setattr(torch, "compile", failing_compile)
-    x = torch.randn(64, 8)
+    x = torch.randn(activations.COMPILED_MIN_ELEMENTS, 1)
     with pytest.warns(UserWarning, match="torch.compile is unavailable .*no C\\+\\+ compiler.*eager Mish path"):
         output, gradient = values_and_gradients(FastMish("always"), x)
     expected_output, expected_gradient = values_and_gradients(torch.nn.Mish(), x)
@@ -47,7 +73,7 @@ def test_a_compiled_kernel_that_fails_at_run_time_falls_back_too(monkeypatch: py
         raise RuntimeError("inductor backend failed")
 
     monkeypatch.setattr(activations, "_compiled_mish", failing_kernel)
-    x = torch.randn(16, 4)
+    x = torch.randn(activations.COMPILED_MIN_ELEMENTS, 1)
     with pytest.warns(UserWarning, match="inductor backend failed"):
         output, _ = values_and_gradients(FastMish("auto"), x)
     torch.testing.assert_close(output, torch.nn.functional.mish(x))
@@ -55,10 +81,13 @@ def test_a_compiled_kernel_that_fails_at_run_time_falls_back_too(monkeypatch: py
 
 
 def test_activation_swaps_are_inverse_and_leave_parameters_alone() -> None:
-    network = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Mish(), torch.nn.Linear(4, 2), torch.nn.ELU())
+    """Every activation is swapped, also where one instance serves several layers (as in rsl_rl's MLP)."""
+    network = MLP(3, 2, [4, 4, 4], "mish")
+    assert network[1] is network[3], "rsl_rl's MLP shares its activation module"
+    network.append(torch.nn.ELU())
     state = {key: value.clone() for key, value in network.state_dict().items()}
     use_fast_activations(network)
-    assert isinstance(network[1], FastMish) and isinstance(network[3], torch.nn.ELU)
+    assert all(isinstance(network[index], FastMish) for index in (1, 3, 5)) and isinstance(network[-1], torch.nn.ELU)
     use_native_activations(network)
-    assert type(network[1]) is torch.nn.Mish
+    assert all(type(network[index]) is torch.nn.Mish for index in (1, 3, 5))
     assert all(torch.equal(state[key], value) for key, value in network.state_dict().items())

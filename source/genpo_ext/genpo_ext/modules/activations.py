@@ -6,9 +6,16 @@ and its backward recomputes them; on the CPU it costs several times an ELU and d
 
     tanh(softplus(x)) = (1 - q) / (1 + q),        d mish / dx = tanh(softplus(x)) + x * s * (1 - tanh(softplus(x))^2)
 
-need one sigmoid per element. :class:`FastMish` evaluates this form with ``torch.compile`` (one fused kernel forward
-and one backward) where it compiles, and otherwise with an autograd function whose backward reuses the forward's
-intermediates. Outputs and gradients equal ``torch.nn.functional.mish`` to float rounding.
+need one sigmoid per element. :class:`FastMish` picks, per call, the cheapest of three evaluations of the same function
+(measured on the CPU with ``scripts/benchmark.py``'s activation table):
+
+- small tensors (fewer than :data:`EAGER_MIN_ELEMENTS`): PyTorch's single Mish operator, whose call overhead is the
+  lowest;
+- large tensors on the CPU (from :data:`COMPILED_MIN_ELEMENTS`): the sigmoid form compiled by ``torch.compile`` into
+  one fused kernel forward and one backward (its fixed call overhead pays off only on large tensors);
+- otherwise: the sigmoid form as an autograd function whose backward reuses the forward's intermediates.
+
+Outputs and gradients equal ``torch.nn.functional.mish`` to float rounding.
 """
 
 from __future__ import annotations
@@ -18,8 +25,16 @@ import torch.nn as nn
 import warnings
 
 COMPILE_MODES = ("auto", "always", "never")
-"""When :class:`FastMish` uses its compiled kernel: ``auto`` on CPU tensors (where it was measured to help),
-``always`` on every device, ``never`` (the eager autograd function only)."""
+"""When :class:`FastMish` uses its compiled kernel: ``auto`` on CPU tensors of at least :data:`COMPILED_MIN_ELEMENTS`
+elements (where it was measured to help), ``always`` on every tensor, ``never`` not at all."""
+
+EAGER_MIN_ELEMENTS = 32768
+"""Below this many elements PyTorch's Mish operator is the cheapest (per-call overhead dominates); from here the
+eager sigmoid form is cheaper (measured on the CPU, forward + backward: 1.5x faster at 512 x 64)."""
+
+COMPILED_MIN_ELEMENTS = 65536
+"""From this many elements the compiled kernel beats the eager sigmoid form on the CPU (1.5x at 1536 x 200); below
+it, its fixed call overhead of a few hundred microseconds does not pay off."""
 
 
 def _mish_sigmoid_form(x: torch.Tensor) -> torch.Tensor:
@@ -92,6 +107,8 @@ class FastMish(nn.Module):
         """Apply Mish elementwise."""
         if torch.compiler.is_compiling():
             return _mish_sigmoid_form(x)
+        if self.compile_mode != "always" and x.numel() < EAGER_MIN_ELEMENTS:
+            return nn.functional.mish(x)
         if self._wants_compiled(x):
             compiled = _compiled_or_none()
             if compiled is not None:
@@ -103,7 +120,9 @@ class FastMish(nn.Module):
 
     def _wants_compiled(self, x: torch.Tensor) -> bool:
         """Whether this call should use the compiled kernel, by mode and device."""
-        return self.compile_mode == "always" or (self.compile_mode == "auto" and x.device.type == "cpu")
+        if self.compile_mode == "auto":
+            return x.device.type == "cpu" and x.numel() >= COMPILED_MIN_ELEMENTS
+        return self.compile_mode == "always"
 
 
 def validate_compile_mode(compile_mode: str) -> None:
@@ -119,7 +138,7 @@ def use_fast_activations(module: nn.Module, compile_mode: str = "auto") -> nn.Mo
         ValueError: If ``compile_mode`` is not one of :data:`COMPILE_MODES`.
     """
     validate_compile_mode(compile_mode)
-    for name, child in module.named_children():
+    for name, child in _all_children(module):
         if isinstance(child, nn.Mish):
             setattr(module, name, FastMish(compile_mode))
         else:
@@ -130,9 +149,15 @@ def use_fast_activations(module: nn.Module, compile_mode: str = "auto") -> nn.Mo
 def use_native_activations(module: nn.Module) -> nn.Module:
     """Replace every :class:`FastMish` inside ``module`` by :class:`torch.nn.Mish`, in place (for TorchScript and
     ONNX export, which need the plain operator); return ``module``."""
-    for name, child in module.named_children():
+    for name, child in _all_children(module):
         if isinstance(child, FastMish):
             setattr(module, name, nn.Mish())
         else:
             use_native_activations(child)
     return module
+
+
+def _all_children(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every ``(name, child)`` of ``module``, repeats included: rsl_rl's ``MLP`` reuses one activation instance for
+    all its layers, and ``named_children`` would yield it only once."""
+    return list(module._modules.items())
