@@ -62,7 +62,9 @@ def test_config_classes_default_to_the_paper_and_name_the_registered_classes(isa
     assert algorithm.symmetry_cfg is None and algorithm.rnd_cfg is None
 
 
-def test_stock_runner_trains_genpo_from_the_config_classes(isaaclab2_task_ids: list[str], tmp_path: pathlib.Path) -> None:
+def test_stock_runner_trains_genpo_from_the_config_classes(
+    isaaclab2_task_ids: list[str], tmp_path: pathlib.Path
+) -> None:
     agent_cfg = make_runner_cfg()
     runner = OnPolicyRunner(PointReachEnv(num_envs=16), agent_cfg.to_dict(), log_dir=str(tmp_path), device="cpu")
     assert type(runner.alg).__name__ == "GenPO" and runner.alg.entropy_term == "exact"

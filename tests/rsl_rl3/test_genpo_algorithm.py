@@ -13,8 +13,6 @@ from toy_envs import PointReachEnv
 
 from rsl_rl.runners import OnPolicyRunner
 
-from genpo_ext.algorithms import GenPO
-
 
 def collect_rollout(runner: OnPolicyRunner) -> None:
     """Fill the runner's storage with one rollout."""
@@ -109,7 +107,9 @@ def test_random_network_distillation_trains_alongside_genpo(tmp_path: pathlib.Pa
     collect_rollout(runner)
     losses = runner.alg.update()
     assert losses["rnd"] > 0
-    assert any(not torch.equal(a, b) for a, b in zip(predictor_before, runner.alg.rnd.predictor.parameters()))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(predictor_before, runner.alg.rnd.predictor.parameters(), strict=True)
+    )
 
 
 @pytest.mark.parametrize("noise_std_type", ["fixed", "log"])

@@ -1,9 +1,9 @@
 """Registration of GenPO's class names where rsl_rl 3's ``OnPolicyRunner`` resolves them.
 
 rsl_rl 3.0 and 3.1 turn ``policy.class_name`` and ``algorithm.class_name`` into classes with ``eval`` inside the
-runner's module, so a plug-in class is found only under a name in that module's namespace. Importing ``genpo_ext``
-under rsl_rl 3 imports this module, which puts :data:`RUNNER_CLASS_NAMES` there; a stock runner then trains GenPO
-from a config that says::
+runner's module, so a plug-in class is found only under a name in that module's namespace. Importing this module puts
+:data:`RUNNER_CLASS_NAMES` there; ``import genpo_ext`` under rsl_rl 3 has it imported as soon as the runner's module
+is loaded (:mod:`genpo_ext.rsl_rl3_hook`). A stock runner then trains GenPO from a config that says::
 
     train_cfg["policy"]["class_name"] = "GenPOActorCritic"
     train_cfg["algorithm"]["class_name"] = "GenPO"           # or "GenPOAlgorithm"

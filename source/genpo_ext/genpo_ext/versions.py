@@ -74,13 +74,20 @@ def isaaclab_generation() -> int | None:
     """Return the installed IsaacLab generation (2 or 3), or None when IsaacLab is not installed.
 
     IsaacLab 3 ships its train/play command line as ``isaaclab_rl.entrypoints``; IsaacLab 2 does not. Only the
-    light ``isaaclab_rl`` package itself may be imported to find out, never the simulator.
+    light ``isaaclab_rl`` package itself may be imported to find out, never the simulator. A folder that merely
+    happens to be called ``isaaclab`` on the import path (a namespace package) is not IsaacLab.
     """
-    if importlib.util.find_spec("isaaclab") is None:
+    if not _is_regular_package("isaaclab"):
         return None
-    if importlib.util.find_spec("isaaclab_rl") is None:
+    if not _is_regular_package("isaaclab_rl"):
         return 2
     return 3 if importlib.util.find_spec(ISAACLAB3_ENTRYPOINTS_MODULE) is not None else 2
+
+
+def _is_regular_package(name: str) -> bool:
+    """Whether a top-level module or package with an ``__init__`` (not a namespace package) is importable."""
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.origin is not None
 
 
 def _release(version: str) -> tuple[int, ...]:
