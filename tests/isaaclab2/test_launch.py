@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import pytest
+import subprocess
+import sys
 from isaaclab2_sources import ISAACLAB2_SOURCES
 
 from genpo_ext.isaaclab2 import play, train
@@ -12,6 +14,9 @@ from genpo_ext.isaaclab2.launch import UnknownTaskError, resolve_task_id
 
 APP_LAUNCHER_SOURCE = ISAACLAB2_SOURCES / "isaaclab" / "isaaclab" / "app" / "app_launcher.py"
 """IsaacLab 2.3.2's ``AppLauncher``."""
+
+HEAVY_PACKAGES = ("torch", "rsl_rl", "isaaclab", "isaaclab_rl", "isaaclab_tasks")
+"""Packages that must not load before ``AppLauncher`` has started Isaac Sim."""
 
 RESERVED_NAME_TABLES = ("_APPLAUNCHER_CFG_INFO", "_SIM_APP_CFG_TYPES")
 """``AppLauncher`` tables of argument names it adds itself or passes to Isaac Sim's ``SimulationApp``; a script's own
@@ -47,3 +52,14 @@ def test_task_ids_resolve_or_list_close_matches(isaaclab2_task_ids: list[str]) -
         resolve_task_id("Isaac-Ant", isaaclab2_task_ids)
     with pytest.raises(UnknownTaskError, match="not an IsaacLab 2.3 task"):
         resolve_task_id("HalfCheetah-v5x", ["Isaac-Ant-v0"])
+
+
+def test_backends_import_nothing_before_the_simulator_starts() -> None:
+    # a fresh interpreter without the opened IsaacLab sources, as the scripts start
+    code = (
+        "import sys, genpo_ext.isaaclab2.train, genpo_ext.isaaclab2.play; "
+        f"print(sorted({{name.split('.')[0] for name in sys.modules}} & set({HEAVY_PACKAGES!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"

@@ -3,7 +3,7 @@
 :func:`register_genpo_cfg_entry_points` adds the key :data:`GENPO_CFG_ENTRY_POINT` to the gym spec of every such
 task, so that IsaacLab 2.3's config loading (``load_cfg_from_registry``, ``hydra_task_config``) finds a GenPO config
 under it. Call it after ``import isaaclab_tasks``, which registers the tasks and needs a running simulator.
-IsaacLab itself is not modified.
+IsaacLab itself is not modified, and importing this module imports no IsaacLab module.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import importlib
 from collections.abc import Callable
 
 import gymnasium as gym
-
-from .agent_cfgs import derive_genpo_runner_cfg
 
 STOCK_CFG_ENTRY_POINT = "rsl_rl_cfg_entry_point"
 """Gym spec key of a task's stock rsl_rl PPO config."""
@@ -33,6 +31,9 @@ def make_genpo_cfg_entry_point(task_id: str, stock_entry_point: object) -> Calla
 
     def genpo_cfg_entry_point() -> object:
         """Load the task's stock rsl_rl config and derive its GenPO config."""
+        # IsaacLab's config modules may only be imported once the simulator runs: import them on demand
+        from .agent_cfgs import derive_genpo_runner_cfg
+
         return derive_genpo_runner_cfg(load_stock_cfg(stock_entry_point), task_id)
 
     genpo_cfg_entry_point.__qualname__ = f"genpo_cfg_entry_point[{task_id}]"
