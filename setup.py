@@ -2,9 +2,10 @@
 
 from setuptools import find_packages, setup
 
-RSL_RL_REQUIREMENT = "rsl-rl-lib>=3.0.1,<5.6,!=3.2.*,!=3.3.*,!=4.*,!=5.0.*,!=5.1.*,!=5.2.*,!=5.3.*,!=5.4.*"
-"""The two rsl_rl generations genpo_ext plugs into: 3.0.1-3.1.x (IsaacLab 2.3) and 5.5.x (IsaacLab 3). An environment
-that already holds one of them keeps it; a fresh one gets the newest 5.5."""
+RSL_RL_REQUIREMENT = "rsl-rl-lib>=3.0.1,<5.6,!=3.2.*,!=3.3.*,!=4.*,!=5.0.*,!=5.1.*,!=5.2.*,!=5.3.*,!=5.4.*,!=5.5.0"
+"""The two rsl_rl generations genpo_ext plugs into (``genpo_ext.versions.SUPPORTED_RSL_RL_RANGES``): 3.0.1-3.1.x
+(IsaacLab 2.3) and 5.5.1-5.5.x (IsaacLab 3). An environment that already holds one of them keeps it; a fresh one gets
+the newest 5.5."""
 
 CORE_REQUIRES = [
     "torch>=2.7",  # Isaac Sim 5.1 / IsaacLab 2.3 ship 2.7.0, IsaacLab 3 pins 2.11; see the README for what was run

@@ -4,6 +4,7 @@ interpreter)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
 import pathlib
@@ -13,6 +14,9 @@ import sys
 
 from genpo_ext import versions
 from genpo_ext.versions import installed_rsl_rl_version, isaaclab_generation, rsl_rl_generation
+
+SETUP_PY = pathlib.Path(__file__).resolve().parents[2] / "setup.py"
+"""The package's setup script, which declares the supported rsl_rl releases to pip."""
 
 REGISTERED_NAMES = ("GenPOActorCritic", "GenPO", "GenPOAlgorithm")
 """Class names rsl_rl 3's runner must resolve after ``import genpo_ext``."""
@@ -89,3 +93,19 @@ def test_isaaclab_generation_is_read_from_the_installed_packages(tmp_path, packa
         (tmp_path / "isaaclab").mkdir()
     code = "from genpo_ext.versions import isaaclab_generation; print(isaaclab_generation())"
     assert run_python(code, extra_path=tmp_path) == str(generation)
+
+
+def test_setup_py_declares_exactly_the_supported_releases(monkeypatch) -> None:
+    from packaging.requirements import Requirement
+
+    tree = ast.parse(SETUP_PY.read_text())
+    declared = next(
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "RSL_RL_REQUIREMENT"
+    )
+    requirement = Requirement(declared)
+    assert requirement.name == versions.RSL_RL_DISTRIBUTION
+    for version in ("3.0.0", "3.0.1", "3.1.2", "3.2.0", "3.3.0", "4.0.1", "5.4.2", "5.5.0", "5.5.1", "5.5.7", "5.6.0"):
+        monkeypatch.setattr(importlib.metadata, "version", lambda distribution, version=version: version)
+        assert (version in requirement.specifier) == (rsl_rl_generation() is not None), version
