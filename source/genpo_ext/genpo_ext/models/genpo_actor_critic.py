@@ -79,6 +79,7 @@ class GenPOActorCritic(nn.Module):
         critic_activation: str | None = None,
         noise_std_type: str = "fixed",
         init_noise_std: float = 1.0,
+        min_noise_std: float = 0.0,
         num_flow_steps: int = 5,
         mixing_coef: float = 0.9,
         time_embed_dim: int = 32,
@@ -101,6 +102,7 @@ class GenPOActorCritic(nn.Module):
                 learned), ``"log"`` (log sigma is learned) or ``"state"`` (log sigma plus a bounded head on the
                 observation).
             init_noise_std: Initial sigma of a learned noise scale (> 0; ``"fixed"`` needs 1.0).
+            min_noise_std: Lower bound of a learned sigma, an exploration floor (0: unbounded).
             num_flow_steps: Number of flow steps ``N`` (paper: 5).
             mixing_coef: Mixing coefficient ``p`` in ``(0, 1]`` (paper: 0.9).
             time_embed_dim: Number of sinusoidal time features (paper: 32).
@@ -128,6 +130,7 @@ class GenPOActorCritic(nn.Module):
             time_hidden_dims=time_hidden_dims,
             noise_std_type=noise_std_type,
             init_noise_std=init_noise_std,
+            min_noise_std=min_noise_std,
             compile_activation=compile_activation,
         )
         self.actor_obs_normalization = actor_obs_normalization
