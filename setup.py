@@ -19,6 +19,8 @@ EXTRAS_REQUIRE = {
     "isaaclab": ["isaaclab==3.0.0"],
     # Gymnasium/MuJoCo backend and the comparison tooling.
     "gymnasium": ["gymnasium[mujoco]>=1.2", "matplotlib>=3.8", "tensorboard>=2.15", "pyyaml>=6.0"],
+    # W&B logging (--logger wandb); IsaacLab 3.0 calls wandb.util.generate_id, which wandb 0.28.2 removed.
+    "wandb": ["wandb<0.28.2"],
     # Test and export checks.
     "test": ["pytest>=8.0", "onnx>=1.18", "onnxscript", "onnxruntime>=1.20"],
 }

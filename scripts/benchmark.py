@@ -1,19 +1,31 @@
-"""Cost of GenPO's closed-form likelihood against the paper code's per-sample Jacobian and stock Gaussian PPO.
+"""What GenPO costs, against its floor, the paper code's per-sample Jacobian and stock rsl_rl PPO, in one run.
 
-For each network size it times, on the same device and in one run, the actor's work in
-- rollout ``act``: sample actions and their log-probs for ``--num_envs`` observations;
-- one update minibatch: fresh samples (compression loss), log-probs of stored actions, backward pass;
-for (a) GenPO with the closed-form log-determinant, (b) the same flow with a per-sample autograd Jacobian and its
-determinant (the paper code's approach), (c) rsl_rl's Gaussian MLP actor with the same hidden sizes. The critic
-is left out: it costs the same in all three. It prints the medians and the ratios side by side.
+Three tables, each measured side by side on the same device:
+
+1. **Activation** (forward + backward of one hidden layer's worth of elements): PyTorch's Mish, the package's
+   :class:`~genpo_ext.modules.FastMish` (compiled and eager) and ELU.
+2. **Actor phases** at the paper's network sizes (actor work only, no critic):
+   - ``act``: sample actions and their log-probs for ``--num_envs`` observations;
+   - ``update``: one minibatch of GenPO's update: condition the flow once, re-score the stored latents by inversion,
+     draw fresh samples for the compression loss, backward;
+   each against its **floor**, the irreducible work: the ``2 N`` (act) or ``4 N`` (update: ``2 N`` inverse and
+   ``2 N`` forward, plus their backward) bare velocity-network evaluations the method needs, and against
+   rsl_rl's Gaussian actor of the same sizes (optionally also against the paper code's per-sample Jacobian).
+3. **Whole iterations** through the stock ``OnPolicyRunner`` on a synthetic environment of the paper's sizes
+   (rollout + returns + update, critic included): GenPO at paper defaults, GenPO with
+   ``compression_batch_fraction=0.25`` and with ELU, against stock PPO; the ratio is GenPO's time per iteration
+   over PPO's.
 
 Example:
-    python scripts/benchmark.py --device cpu --sizes ant h1
+    python scripts/benchmark.py --threads 1 --sizes ant
+    python scripts/benchmark.py --device cuda:0 --jacobian
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import time
 import torch
 from collections.abc import Callable
 from tensordict import TensorDict
@@ -21,14 +33,52 @@ from torch.func import jacrev, vmap
 from torch.utils.benchmark import Timer
 
 from rsl_rl.models import MLPModel
+from rsl_rl.runners import OnPolicyRunner
 
+from genpo_ext.experiments.synthetic_env import SyntheticEnv
 from genpo_ext.models import GenPOActor
+from genpo_ext.modules import FastMish
 
 PAPER_SIZES = {
     "ant": (60, 8, [400, 200, 100]),
     "h1": (256, 19, [512, 256, 128]),
 }
 """Paper network sizes: observation dim, action dim, hidden dims (actor = critic)."""
+
+RUNNER_ROLLOUT = {"num_envs": 256, "num_steps_per_env": 24, "num_learning_epochs": 5, "num_mini_batches": 4}
+"""Synthetic-env iteration: 256 envs x 24 steps, 5 epochs x 4 minibatches (IsaacLab's Ant rollout, fewer envs)."""
+
+ACTIVATION_ELEMENTS = (1536, 400)
+"""Shape of the tensor the activation table times (an update minibatch of the Ant velocity net's first layer)."""
+
+
+def median_seconds(fn: Callable[[], None], min_run_time: float) -> float:
+    """Median wall time of ``fn`` measured by ``torch.utils.benchmark`` (device-synchronized), after a warm-up call."""
+    fn()
+    return Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median
+
+
+def activation_table(args: argparse.Namespace) -> list[str]:
+    """Forward + backward time of each Mish implementation and of ELU on one tensor."""
+    x = torch.randn(*ACTIVATION_ELEMENTS, device=args.device, requires_grad=True)
+    grad = torch.randn_like(x)
+    candidates = {
+        "torch Mish": torch.nn.Mish(),
+        "FastMish (compiled)": FastMish("always"),
+        "FastMish (eager)": FastMish("never"),
+        "ELU": torch.nn.ELU(),
+    }
+
+    def forward_backward(module: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            module(x).backward(grad)
+
+        return run
+
+    times = {name: median_seconds(forward_backward(module), args.min_run_time) for name, module in candidates.items()}
+    lines = [f"activation forward + backward on {ACTIVATION_ELEMENTS[0]} x {ACTIVATION_ELEMENTS[1]} elements"]
+    lines += [f"  {name:<22} {t * 1e3:8.2f} ms   {t / times['ELU']:5.2f}x ELU" for name, t in times.items()]
+    return lines
 
 
 def jacobian_log_prob(actor: GenPOActor, z: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
@@ -39,11 +89,11 @@ def jacobian_log_prob(actor: GenPOActor, z: torch.Tensor, obs: torch.Tensor) -> 
         return flow(z_single.unsqueeze(0), obs_single.unsqueeze(0))[0].squeeze(0)
 
     _, logabsdet = torch.linalg.slogdet(vmap(jacrev(push_one))(z, obs))
-    return flow.base_log_prob(z) - logabsdet
+    return flow.noise.log_prob(z, None) - logabsdet
 
 
-def build_workloads(obs_dim: int, action_dim: int, hidden_dims: list[int], args: argparse.Namespace) -> dict:
-    """Return ``{method: {phase: callable}}`` for one network size, with inputs prepared on the device."""
+def actor_phase_workloads(obs_dim: int, action_dim: int, hidden_dims: list[int], args: argparse.Namespace) -> dict:
+    """Return ``{phase: {method: callable}}`` for one network size, inputs prepared on the device."""
     device = args.device
     groups = {"actor": ["policy"]}
 
@@ -55,40 +105,39 @@ def build_workloads(obs_dim: int, action_dim: int, hidden_dims: list[int], args:
     gaussian_actor = MLPModel(
         rollout_obs, groups, "actor", action_dim, hidden_dims, distribution_cfg={"class_name": "GaussianDistribution"}
     ).to(device)
+    flow, field = flow_actor.flow, flow_actor.flow.velocity_field
     with torch.no_grad():
         stored_latents = flow_actor(batch_obs, stochastic_output=True)
         stored_actions = gaussian_actor(batch_obs, stochastic_output=True)
+        rollout_step_term = flow.step_terms(rollout_obs["policy"])[0]
+        batch_step_term = flow.step_terms(batch_obs["policy"])[0]
     advantages = torch.randn(args.minibatch_size, device=device)
-    flat_batch_obs = batch_obs["policy"]
+    halves = torch.randn(args.minibatch_size, action_dim, device=device)
 
-    def closed_form_act() -> None:
+    def genpo_act() -> None:
         with torch.no_grad():
             flow_actor(rollout_obs, stochastic_output=True)
-            flow_actor.output_log_prob
 
-    def jacobian_act() -> None:
+    def floor_act() -> None:
         with torch.no_grad():
-            z = torch.randn(args.num_envs, 2 * action_dim, device=device)
-            flow_actor.flow(z, rollout_obs["policy"])
-            jacobian_log_prob(flow_actor, z, rollout_obs["policy"])
+            for _ in range(2 * flow.num_steps):
+                field(halves[: args.num_envs], rollout_step_term)
 
     def gaussian_act() -> None:
         with torch.no_grad():
             actions = gaussian_actor(rollout_obs, stochastic_output=True)
             gaussian_actor.get_output_log_prob(actions)
 
-    def closed_form_update() -> None:
-        fresh = flow_actor(batch_obs, stochastic_output=True)
+    def genpo_update() -> None:
+        condition = flow_actor.condition_on(batch_obs)
         log_prob = flow_actor.get_output_log_prob(stored_latents)
+        fresh = flow.sample(condition)[0]
         loss = -(advantages * log_prob.exp()).mean() + (fresh[:, :action_dim] - fresh[:, action_dim:]).square().mean()
         flow_actor.zero_grad(set_to_none=True)
         loss.backward()
 
-    def jacobian_update() -> None:
-        fresh = flow_actor(batch_obs, stochastic_output=True)
-        z, _ = flow_actor.flow.inverse(stored_latents, flat_batch_obs)
-        log_prob = jacobian_log_prob(flow_actor, z, flat_batch_obs)
-        loss = -(advantages * log_prob.exp()).mean() + (fresh[:, :action_dim] - fresh[:, action_dim:]).square().mean()
+    def floor_update() -> None:
+        loss = sum(field(halves, batch_step_term).sum() for _ in range(4 * flow.num_steps))
         flow_actor.zero_grad(set_to_none=True)
         loss.backward()
 
@@ -99,57 +148,153 @@ def build_workloads(obs_dim: int, action_dim: int, hidden_dims: list[int], args:
         gaussian_actor.zero_grad(set_to_none=True)
         loss.backward()
 
-    with torch.no_grad():
-        z = torch.randn(64, 2 * action_dim, device=device)
-        u, closed_form = flow_actor.flow.sample(rollout_obs["policy"][:64])
-        z_back, _ = flow_actor.flow.inverse(u, rollout_obs["policy"][:64])
-        agreement = (jacobian_log_prob(flow_actor, z_back, rollout_obs["policy"][:64]) - closed_form).abs().max()
-    print(f"  closed-form vs Jacobian log-prob, max |difference| over 64 samples: {agreement.item():.2e}")
+    workloads = {
+        "act": {"GenPO": genpo_act, "floor": floor_act, "Gaussian": gaussian_act},
+        "update": {"GenPO": genpo_update, "floor": floor_update, "Gaussian": gaussian_update},
+    }
+    if args.jacobian:
 
+        def jacobian_act() -> None:
+            with torch.no_grad():
+                z = torch.randn(args.num_envs, 2 * action_dim, device=device)
+                flow(z, rollout_obs["policy"])
+                jacobian_log_prob(flow_actor, z, rollout_obs["policy"])
+
+        def jacobian_update() -> None:
+            condition = flow_actor.condition_on(batch_obs)
+            fresh = flow.sample(condition)[0]
+            z, _ = flow.pull(stored_latents, condition.step_terms)
+            log_prob = jacobian_log_prob(flow_actor, z, batch_obs["policy"])
+            loss = -(advantages * log_prob.exp()).mean() + (fresh[:, :action_dim] - fresh[:, action_dim:]).square().mean()
+            flow_actor.zero_grad(set_to_none=True)
+            loss.backward()
+
+        workloads["act"]["Jacobian"] = jacobian_act
+        workloads["update"]["Jacobian"] = jacobian_update
+        with torch.no_grad():
+            u, closed_form = flow.sample(flow.condition(rollout_obs["policy"][:64]))
+            z_back, _ = flow.inverse(u, rollout_obs["policy"][:64])
+            agreement = (jacobian_log_prob(flow_actor, z_back, rollout_obs["policy"][:64]) - closed_form).abs().max()
+        print(f"  closed-form vs Jacobian log-prob, max |difference| over 64 samples: {agreement.item():.2e}")
+    return workloads
+
+
+def actor_phase_table(args: argparse.Namespace) -> list[str]:
+    """Time each actor phase of each size against its floor, the Gaussian actor and (optionally) the Jacobian."""
+    header = f"{'size':<5} {'phase':<7} {'GenPO':>11} {'floor':>11} {'Gaussian':>11} {'GenPO/floor':>12} {'GenPO/Gauss':>12}"
+    header += f" {'Jacobian':>12} {'Jac/GenPO':>10}" if args.jacobian else ""
+    lines = [
+        f"actor work per phase (rollout batch {args.num_envs}, update minibatch {args.minibatch_size}); "
+        f"floor = bare velocity-network evaluations",
+        header,
+    ]
+    for size in args.sizes:
+        obs_dim, action_dim, hidden_dims = PAPER_SIZES[size]
+        print(f"[benchmark] actor phases, {size}: obs {obs_dim} x act {action_dim}, hidden {hidden_dims}", flush=True)
+        for phase, methods in actor_phase_workloads(obs_dim, action_dim, hidden_dims, args).items():
+            times = {method: median_seconds(fn, args.min_run_time) for method, fn in methods.items()}
+            genpo, floor, gaussian = times["GenPO"], times["floor"], times["Gaussian"]
+            line = f"{size:<5} {phase:<7} {genpo * 1e3:8.2f} ms {floor * 1e3:8.2f} ms {gaussian * 1e3:8.2f} ms "
+            line += f"{genpo / floor:11.2f}x {genpo / gaussian:11.1f}x"
+            if args.jacobian:
+                line += f" {times['Jacobian'] * 1e3:9.1f} ms {times['Jacobian'] / genpo:9.1f}x"
+            lines.append(line)
+    return lines
+
+
+def runner_cfg(hidden_dims: list[int], algo: str, **genpo_overrides) -> dict:
+    """A train config for the synthetic env: stock PPO (ELU), or GenPO at paper defaults with overrides."""
+    actor = {"class_name": "MLPModel", "hidden_dims": hidden_dims, "activation": "elu"}
+    actor["distribution_cfg"] = {"class_name": "GaussianDistribution", "init_std": 1.0}
+    algorithm = {"class_name": "PPO", "learning_rate": 1e-3, "schedule": "adaptive", "desired_kl": 0.01}
+    algorithm |= {key: RUNNER_ROLLOUT[key] for key in ("num_learning_epochs", "num_mini_batches")}
+    if algo == "genpo":
+        actor = {"class_name": "genpo_ext.models:GenPOActor", "hidden_dims": hidden_dims, "activation": "mish"}
+        actor |= {key: value for key, value in genpo_overrides.items() if key in ("activation",)}
+        algorithm = algorithm | {"class_name": "genpo_ext.algorithms:GenPO"}
+        algorithm |= {key: value for key, value in genpo_overrides.items() if key not in ("activation",)}
     return {
-        "closed form": {"act": closed_form_act, "update": closed_form_update},
-        "per-sample Jacobian": {"act": jacobian_act, "update": jacobian_update},
-        "Gaussian PPO": {"act": gaussian_act, "update": gaussian_update},
+        "num_steps_per_env": RUNNER_ROLLOUT["num_steps_per_env"],
+        "save_interval": 10**6,
+        "obs_groups": {"actor": ["policy"], "critic": ["policy"]},
+        "actor": actor,
+        "critic": {"class_name": "MLPModel", "hidden_dims": hidden_dims, "activation": "elu"},
+        "algorithm": algorithm,
     }
 
 
-def median_seconds(fn: Callable[[], None], min_run_time: float) -> float:
-    """Median wall time of ``fn`` measured by ``torch.utils.benchmark`` (device-synchronized)."""
-    return Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median
+def seconds_per_iteration(cfg: dict, obs_dim: int, action_dim: int, args: argparse.Namespace) -> float:
+    """Median wall time of one stock-runner iteration (rollout + update) after a warm-up iteration."""
+    env = SyntheticEnv(RUNNER_ROLLOUT["num_envs"], obs_dim, action_dim, device=args.device)
+    runner = OnPolicyRunner(env, copy.deepcopy(cfg), log_dir=None, device=args.device)
+    runner.learn(num_learning_iterations=1)
+    times = []
+    for _ in range(args.iterations):
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        runner.learn(num_learning_iterations=1)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def runner_table(args: argparse.Namespace) -> list[str]:
+    """Seconds per stock-runner iteration of PPO and GenPO variants on the synthetic env, with GenPO/PPO ratios."""
+    variants = {
+        "PPO (ELU)": ("ppo", {}),
+        "GenPO paper defaults (Mish)": ("genpo", {}),
+        "GenPO, compression_batch_fraction 0.25": ("genpo", {"compression_batch_fraction": 0.25}),
+        "GenPO, ELU": ("genpo", {"activation": "elu"}),
+        "GenPO, no compression": ("genpo", {"compression_coef": 0.0}),
+    }
+    rollout = RUNNER_ROLLOUT
+    lines = [
+        f"stock OnPolicyRunner iteration on a synthetic env ({rollout['num_envs']} envs x "
+        f"{rollout['num_steps_per_env']} steps, {rollout['num_learning_epochs']} epochs x "
+        f"{rollout['num_mini_batches']} minibatches; critic included; median of {args.iterations} iterations)"
+    ]
+    for size in args.sizes:
+        obs_dim, action_dim, hidden_dims = PAPER_SIZES[size]
+        print(f"[benchmark] runner iterations, {size}", flush=True)
+        times = {}
+        for label, (algo, overrides) in variants.items():
+            times[label] = seconds_per_iteration(runner_cfg(hidden_dims, algo, **overrides), obs_dim, action_dim, args)
+        lines += [
+            f"{size:<5} {label:<40} {seconds:7.3f} s / iteration   {seconds / times['PPO (ELU)']:5.2f}x PPO"
+            for label, seconds in times.items()
+        ]
+    return lines
 
 
 def main() -> None:
-    """Parse arguments, time every workload and print a side-by-side table with ratios."""
+    """Parse arguments, time every table and print them together."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="Torch device, e.g. 'cpu' or 'cuda:0' (default: cpu).")
     parser.add_argument("--sizes", nargs="+", choices=list(PAPER_SIZES), default=list(PAPER_SIZES))
+    parser.add_argument("--tables", nargs="+", choices=("activation", "phases", "runner"), default=None,
+                        help="Tables to measure (default: all).")
     parser.add_argument("--num_envs", type=int, default=1024, help="Observations per rollout act (default: 1024).")
-    parser.add_argument("--minibatch_size", type=int, default=2048, help="Samples per update minibatch.")
+    parser.add_argument("--minibatch_size", type=int, default=1536, help="Samples per update minibatch.")
     parser.add_argument("--min_run_time", type=float, default=2.0, help="Seconds of timing per measurement.")
+    parser.add_argument("--iterations", type=int, default=5, help="Timed runner iterations per variant.")
+    parser.add_argument("--jacobian", action="store_true", help="Also time the paper code's per-sample Jacobian.")
     parser.add_argument("--threads", type=int, default=None, help="Torch CPU threads (default: torch's choice).")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    print(
-        f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
-        f"rollout batch {args.num_envs}, update minibatch {args.minibatch_size}; medians of actor work only"
-    )
-    header = f"{'size':<5} {'phase':<7} {'closed form':>12} {'Jacobian':>12} {'Gaussian':>12} {'Jac/closed':>11} {'closed/Gauss':>13}"
-    rows = []
-    for size in args.sizes:
-        obs_dim, action_dim, hidden_dims = PAPER_SIZES[size]
-        print(f"{size}: obs {obs_dim} x act {action_dim}, hidden {hidden_dims}; timing ...", flush=True)
-        workloads = build_workloads(obs_dim, action_dim, hidden_dims, args)
-        for phase in ("act", "update"):
-            times = {method: median_seconds(fns[phase], args.min_run_time) for method, fns in workloads.items()}
-            closed, jacobian, gaussian = times["closed form"], times["per-sample Jacobian"], times["Gaussian PPO"]
-            rows.append(
-                f"{size:<5} {phase:<7} {closed * 1e3:>9.2f} ms {jacobian * 1e3:>9.2f} ms {gaussian * 1e3:>9.2f} ms "
-                f"{jacobian / closed:>10.1f}x {closed / gaussian:>12.1f}x"
-            )
-    print(header)
-    print("\n".join(rows))
+    tables = args.tables or ["activation", "phases", "runner"]
+    print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads", flush=True)
+    output = []
+    if "activation" in tables:
+        output += activation_table(args) + [""]
+    if "phases" in tables:
+        output += actor_phase_table(args) + [""]
+    if "runner" in tables:
+        output += runner_table(args)
+    print("\n".join(output))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Examples:
     python scripts/train.py --task Isaac-Cartpole-Direct --algo genpo --device cpu
     python scripts/train.py --task HalfCheetah-v5 --algo ppo --seed 2
+    python scripts/train.py --task HalfCheetah-v5 --logger wandb agent.wandb_project=genpo
     python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
     ./isaaclab.sh -p scripts/train.py --task Isaac-Velocity-Rough-H1-v0 --algo genpo
 
@@ -21,6 +22,10 @@ import sys
 ALGORITHMS = ("genpo", "ppo")
 """Algorithms selectable with ``--algo``: GenPO, or the task's stock rsl_rl PPO config (the baseline)."""
 
+LOGGERS = ("tensorboard", "wandb")
+"""Log writers selectable with ``--logger``: rsl_rl's TensorBoard writer, or its W&B writer (which also writes
+TensorBoard event files)."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser shared by every training backend."""
@@ -32,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
     parser.add_argument("--device", default=None, help="Device for simulation and agent, e.g. 'cpu' or 'cuda:0'.")
     parser.add_argument("--log_dir", default=None, help="Exact folder for this run's logs and checkpoints.")
+    parser.add_argument(
+        "--logger",
+        choices=LOGGERS,
+        default=None,
+        help="Log writer: tensorboard or wandb (W&B project: agent.wandb_project=...). Default: the agent config's.",
+    )
     parser.add_argument("--resume", action="store_true", help="Resume training from a checkpoint.")
     parser.add_argument("--load_run", default=None, help="Run folder (regex) to resume from; default: the latest.")
     parser.add_argument("--checkpoint", default=None, help="Checkpoint file (regex) to resume from; default: latest.")

@@ -27,7 +27,12 @@ def _seed_and_threads() -> None:
 
 
 @pytest.fixture
-def point_reach_runner(tmp_path: pathlib.Path) -> OnPolicyRunner:
-    """A stock rsl_rl runner driving GenPO on the point-reaching environment, logging into a temporary folder."""
+def point_reach_runner(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> OnPolicyRunner:
+    """A stock rsl_rl runner driving GenPO on the point-reaching environment, logging into a temporary folder.
+
+    Indirect parametrization passes actor keys (e.g. ``{"noise_std_type": "log"}``) to the config.
+    """
+    cfg = genpo_train_cfg()
+    cfg["actor"].update(getattr(request, "param", {}))
     env = PointReachEnv(num_envs=32, seed=0)
-    return OnPolicyRunner(env, genpo_train_cfg(), log_dir=str(tmp_path), device="cpu")
+    return OnPolicyRunner(env, cfg, log_dir=str(tmp_path), device="cpu")

@@ -52,7 +52,7 @@ def test_recorded_log_prob_is_reproduced_by_inverting_the_stored_latent() -> Non
     rescored = actor.get_output_log_prob(outputs)
     torch.testing.assert_close(rescored, recorded, atol=1e-4, rtol=0)
     assert actor.output_distribution_params[0] is actor.output_log_prob
-    torch.testing.assert_close(actor.output_entropy, -rescored)
+    torch.testing.assert_close(actor.output_entropy, actor.flow.entropy(actor.flow.condition(actor.get_latent(obs))))
 
 
 def test_kl_divergence_is_zero_for_identical_log_probs_and_non_negative_otherwise() -> None:
@@ -87,6 +87,26 @@ def test_stock_distribution_cfg_is_accepted_with_a_warning() -> None:
         make_actor(distribution_cfg={"class_name": "GaussianDistribution", "init_std": 1.0})
 
 
+@pytest.mark.parametrize("noise_std_type", ["fixed", "log", "state"])
+def test_checkpoint_loads_into_an_actor_of_the_same_noise_type_only(noise_std_type: str) -> None:
+    trained = make_actor(noise_std_type=noise_std_type)
+    make_actor(noise_std_type=noise_std_type).load_state_dict(trained.state_dict())
+    other = "log" if noise_std_type == "fixed" else "fixed"
+    with pytest.raises(RuntimeError, match=f"trained with noise_std_type '{noise_std_type}'.*uses '{other}'"):
+        make_actor(noise_std_type=other).load_state_dict(trained.state_dict())
+
+
+def test_noise_std_reports_the_learned_scale() -> None:
+    obs = make_obs()
+    actor, unit_noise_actor = make_actor(noise_std_type="log", init_noise_std=0.4), make_actor()
+    unit_noise_actor.load_state_dict(actor.state_dict(), strict=False)
+    actor(obs, stochastic_output=True)
+    unit_noise_actor(obs, stochastic_output=True)
+    torch.testing.assert_close(actor.noise_std, torch.full((1, ACTION_DIM), 0.4))
+    assert actor.output_std.max() < unit_noise_actor.output_std.min(), "a smaller latent noise narrows the env action"
+
+
+@pytest.mark.parametrize("point_reach_runner", [{}, {"noise_std_type": "state", "init_noise_std": 0.5}], indirect=True)
 def test_save_load_round_trip_restores_identical_actions(point_reach_runner: OnPolicyRunner, tmp_path) -> None:
     point_reach_runner.learn(num_learning_iterations=2)
     path = tmp_path / "checkpoint.pt"
@@ -106,6 +126,7 @@ def test_save_load_round_trip_restores_identical_actions(point_reach_runner: OnP
     assert fresh.current_learning_iteration == point_reach_runner.current_learning_iteration
 
 
+@pytest.mark.parametrize("point_reach_runner", [{}, {"noise_std_type": "log", "init_noise_std": 0.5}], indirect=True)
 def test_jit_and_onnx_exports_match_deterministic_inference(
     point_reach_runner: OnPolicyRunner, tmp_path: pathlib.Path
 ) -> None:

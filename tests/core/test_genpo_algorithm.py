@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from reference_genpo import reference_loss_terms
 from rollouts import collect_rollout as fill_storage
-from toy_envs import PointReachEnv
+from toy_envs import PointReachEnv, TargetBanditEnv
 from train_cfgs import genpo_train_cfg
 
 from rsl_rl.runners import OnPolicyRunner
 
 from genpo_ext.algorithms import KL_ESTIMATORS, GenPO, k3_kl, paper_kl
+from genpo_ext.algorithms.genpo import LOSS_KEYS
+from genpo_ext.modules import CoupledFlow
 
 
 def collect_rollout(runner: OnPolicyRunner) -> None:
@@ -44,6 +47,12 @@ def test_storage_holds_the_latent_and_act_returns_env_actions(point_reach_runner
     torch.testing.assert_close(rescored, alg.storage.actions_log_prob.flatten(), atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize(
+    "point_reach_runner",
+    [{}, {"noise_std_type": "scalar", "init_noise_std": 0.5}, {"noise_std_type": "log", "init_noise_std": 1.5},
+     {"noise_std_type": "state", "init_noise_std": 0.7}],
+    indirect=True,
+)
 def test_ratio_is_one_on_the_first_minibatch_before_any_step(point_reach_runner: OnPolicyRunner) -> None:
     alg = point_reach_runner.alg
     collect_rollout(point_reach_runner)
@@ -58,7 +67,79 @@ def test_ratio_is_one_on_the_first_minibatch_before_any_step(point_reach_runner:
     losses = alg.update()
     torch.testing.assert_close(ratios[0], torch.ones_like(ratios[0]), atol=1e-4, rtol=0)
     assert max((r - 1).abs().max().item() for r in ratios[1:]) > 1e-4, "later minibatches see an updated policy"
-    assert set(losses) == {"value", "surrogate", "cross_entropy", "compression", "kl"}
+    assert set(losses) == set(LOSS_KEYS)
+
+
+def first_minibatch(alg: GenPO) -> tuple:
+    """The update's first minibatch, as ``(obs, stored outputs, old log-probs, advantages, values, old values,
+    returns)``, with current values from the critic."""
+    torch.manual_seed(5)
+    batch = next(alg.storage.mini_batch_generator(alg.num_mini_batches, 1))
+    advantages = batch.advantages.squeeze(-1)
+    values = alg.critic(batch.observations)
+    return batch, (batch.actions, batch.old_actions_log_prob.squeeze(-1), advantages, values, batch.values, batch.returns)
+
+
+@pytest.mark.parametrize(
+    "actor_overrides,compile_activation",
+    [({}, "auto"), ({}, "never"), ({"noise_std_type": "state", "init_noise_std": 0.6}, "auto"),
+     ({"noise_std_type": "scalar", "init_noise_std": 1.3, "activation": "elu"}, "auto")],
+)
+def test_optimized_loss_equals_the_unoptimized_paper_formulas(actor_overrides: dict, compile_activation: str) -> None:
+    """Shared conditioning, the fused activation and the closed form give the paper's losses to float32 rounding."""
+    cfg = genpo_train_cfg(entropy_coef=0.01)
+    cfg["actor"].update(actor_overrides, compile_activation=compile_activation)
+    runner = OnPolicyRunner(PointReachEnv(num_envs=32), cfg, log_dir=None, device="cpu")
+    collect_rollout(runner)
+    alg = runner.alg
+    batch, tensors = first_minibatch(alg)
+    obs = alg.actor.get_latent(batch.observations)
+    torch.manual_seed(9)
+    expected = reference_loss_terms(alg, obs, *tensors)
+    torch.manual_seed(9)
+    condition = alg.actor.condition_on(batch.observations)
+    log_prob = alg.actor.get_output_log_prob(batch.actions)
+    _, terms = alg._genpo_minibatch_loss(alg.actor.flow, condition, log_prob, *tensors[1:])
+    for key, value in expected.items():
+        torch.testing.assert_close(terms[key], value.detach(), rtol=1e-5, atol=1e-5, msg=key)
+
+
+def test_no_fresh_samples_are_drawn_when_compression_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = OnPolicyRunner(PointReachEnv(num_envs=16), genpo_train_cfg(compression_coef=0.0), log_dir=None, device="cpu")
+    collect_rollout(runner)
+    sampled_batches = []
+    original = CoupledFlow.sample
+    monkeypatch.setattr(CoupledFlow, "sample", lambda self, c: sampled_batches.append(c.batch_size) or original(self, c))
+    losses = runner.alg.update()
+    assert sampled_batches == [], "the update draws no fresh samples"
+    assert losses["compression"] == 0.0
+
+
+def test_compression_batch_fraction_samples_a_subset_of_each_minibatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = genpo_train_cfg(compression_batch_fraction=0.25)
+    runner = OnPolicyRunner(PointReachEnv(num_envs=32), cfg, log_dir=None, device="cpu")
+    collect_rollout(runner)
+    sampled_batches = []
+    original = CoupledFlow.sample
+    monkeypatch.setattr(CoupledFlow, "sample", lambda self, c: sampled_batches.append(c.batch_size) or original(self, c))
+    losses = runner.alg.update()
+    minibatch = 32 * 16 // 4
+    assert sampled_batches == [minibatch // 4] * (5 * 4)
+    assert losses["compression"] > 0.0
+
+
+def test_compression_batch_fraction_is_an_unbiased_estimate() -> None:
+    runner = OnPolicyRunner(PointReachEnv(num_envs=32), genpo_train_cfg(), log_dir=None, device="cpu")
+    collect_rollout(runner)
+    alg = runner.alg
+    batch, _ = first_minibatch(alg)
+    with torch.no_grad():
+        condition = alg.actor.condition_on(batch.observations)
+        full = torch.stack([alg._compression_term(alg.actor.flow, condition) for _ in range(200)])
+        alg.compression_batch_fraction = 0.25
+        subset = torch.stack([alg._compression_term(alg.actor.flow, condition) for _ in range(200)])
+    assert abs(subset.mean() - full.mean()) < 4 * subset.std() / 200**0.5
+    assert subset.std() > full.std(), "fewer samples give a noisier estimate"
 
 
 def test_kl_estimates_vanish_for_identical_policies_and_k3_is_non_negative() -> None:
@@ -88,9 +169,9 @@ def test_compression_forms(point_reach_runner: OnPolicyRunner) -> None:
     alg = point_reach_runner.alg
     outputs = torch.tensor([[3.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]])  # gaps (3, 0) and (0, 1)
     alg.compression_loss = "squared"
-    assert alg._compression(outputs).item() == pytest.approx((9.0 + 1.0) / 2)
+    assert alg._compression(outputs, 2).item() == pytest.approx((9.0 + 1.0) / 2)
     alg.compression_loss = "l2"
-    assert alg._compression(outputs).item() == pytest.approx((3.0 + 1.0) / 2)
+    assert alg._compression(outputs, 2).item() == pytest.approx((3.0 + 1.0) / 2)
 
 
 def test_compression_loss_pulls_the_halves_together() -> None:
@@ -112,6 +193,9 @@ def test_compression_loss_pulls_the_halves_together() -> None:
         ({"kl_estimator": "k2"}, r"Valid options: \['paper', 'k3'\]"),
         ({"compression_loss": "l1"}, r"Valid options: \['squared', 'l2'\]"),
         ({"compression_coef": -1.0}, ">= 0"),
+        ({"entropy_term": "true"}, r"Valid options: \['paper', 'exact'\]"),
+        ({"compression_batch_fraction": 0.0}, r"\(0, 1\]"),
+        ({"compression_batch_fraction": 1.5}, r"\(0, 1\]"),
     ],
 )
 def test_unsupported_options_are_rejected(overrides: dict, message: str) -> None:
@@ -147,6 +231,36 @@ def test_same_seed_gives_identical_losses_twice() -> None:
         return runner.alg.update()
 
     assert losses() == losses()
+
+
+@pytest.mark.parametrize("noise_std_type", ["scalar", "log", "state"])
+def test_training_shrinks_a_learned_noise_scale_where_low_noise_is_optimal(noise_std_type: str) -> None:
+    """Every unit of action noise costs reward on the target bandit: GenPO with a learned sigma narrows its noise.
+
+    A fixed learning rate keeps the test short: the adaptive schedule drives GenPO's rate down on this bandit.
+    """
+    cfg = genpo_train_cfg(compression_coef=0.0, schedule="fixed", learning_rate=3e-3)
+    cfg["num_steps_per_env"] = 4
+    cfg["actor"].update(noise_std_type=noise_std_type, init_noise_std=1.0)
+    runner = OnPolicyRunner(TargetBanditEnv(num_envs=64, seed=1), cfg, log_dir=None, device="cpu")
+    runner.learn(num_learning_iterations=10)
+    sigma = runner.alg.actor.noise_std.mean().item()
+    assert sigma < 0.7, f"sigma stayed at {sigma:.3f}"
+
+
+def test_exact_entropy_bonus_keeps_sigma_wider_than_no_bonus() -> None:
+    def final_sigma(entropy_coef: float) -> float:
+        torch.manual_seed(2)
+        cfg = genpo_train_cfg(
+            compression_coef=0.0, entropy_coef=entropy_coef, entropy_term="exact", schedule="fixed", learning_rate=3e-3
+        )
+        cfg["num_steps_per_env"] = 4
+        cfg["actor"].update(noise_std_type="log")
+        runner = OnPolicyRunner(TargetBanditEnv(num_envs=64, seed=1), cfg, log_dir=None, device="cpu")
+        runner.learn(num_learning_iterations=8)
+        return runner.alg.actor.noise_std.mean().item()
+
+    assert final_sigma(0.3) > final_sigma(0.0) + 0.05
 
 
 def test_stock_runner_trains_genpo_and_the_return_improves(point_reach_runner: OnPolicyRunner) -> None:

@@ -152,3 +152,41 @@ class AlternatingBanditEnv(VecEnv):
                 actions = mean + std * noise
                 best = max(best, float(cls.expected_return(actions[0], actions[1])))
         return best
+
+
+class TargetBanditEnv(VecEnv):
+    """One-step episodes that pay ``-||a - target||^2`` for an observed random target in ``[-0.5, 0.5]^d``.
+
+    The expected reward of a policy is ``-||E[a] - target||^2 - tr Cov[a]``: every unit of action noise costs reward,
+    so the optimal policy is deterministic.
+    """
+
+    target_range = 0.5
+    """Targets are drawn uniformly from ``[-target_range, target_range]^d``."""
+
+    def __init__(self, num_envs: int, num_actions: int = 2, seed: int = 0, device: str = "cpu") -> None:
+        """Create ``num_envs`` copies of the bandit with their own random generator."""
+        self.num_envs = num_envs
+        self.num_actions = num_actions
+        self.max_episode_length = 1
+        self.device = device
+        self.cfg = {"name": "TargetBandit"}
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
+        self.target = self._draw_targets()
+
+    def get_observations(self) -> TensorDict:
+        """Return the targets."""
+        return TensorDict({"policy": self.target.clone()}, batch_size=[self.num_envs], device=self.device)
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Pay the squared distance to the target and start a new episode with a new target."""
+        rewards = -(actions - self.target).square().sum(dim=-1)
+        self.target = self._draw_targets()
+        dones = torch.ones(self.num_envs, dtype=torch.long, device=self.device)
+        return self.get_observations(), rewards, dones, {}
+
+    def _draw_targets(self) -> torch.Tensor:
+        """Uniform targets in the target range."""
+        unit = torch.rand(self.num_envs, self.num_actions, generator=self.generator, device=self.device)
+        return self.target_range * (2.0 * unit - 1.0)

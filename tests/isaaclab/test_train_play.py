@@ -99,6 +99,24 @@ def test_train_py_algo_ppo_runs_the_stock_cfg(tmp_path, run_script):
     assert (run_dir / FINAL_CHECKPOINT).is_file()
 
 
+def test_train_py_logger_wandb_writes_an_offline_run(tmp_path, run_script, monkeypatch):
+    """``--logger wandb`` reaches IsaacLab's train path: rsl_rl's W&B writer logs offline into the run folder, to
+    IsaacLab's default project."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    run_dir = tmp_path / "wandb_run"
+    result = train(run_script, "Isaac-Cartpole-Direct", run_dir, "--algo", "genpo", "--logger", "wandb")
+    assert "Logging to wandb project 'isaaclab'" in result.stdout
+    assert agent_params(run_dir)["logger"] == "wandb"
+    (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
+    (run_log,) = wandb_run.glob("run-*.wandb")
+    # the run log is a sequence of uncompressed protobuf records: the run's config and history keys
+    records = run_log.read_bytes()
+    for text in ("env_cfg", "train_cfg", "Loss/learning_rate"):
+        assert text.encode() in records, text
+    assert (wandb_run / "files" / FINAL_CHECKPOINT).is_file()
+
+
 def test_train_py_trains_genpo_on_the_real_ant(tmp_path, run_script):
     run_dir = tmp_path / "ant"
     result = train(run_script, "Isaac-Ant-Direct", run_dir, "--algo", "genpo")

@@ -9,6 +9,7 @@ import pathlib
 
 import yaml
 
+from genpo_ext.gymnasium_backend.errors import ConfigError
 from genpo_ext.versions import rsl_rl_generation
 
 AGENTS_TABLE = pathlib.Path(__file__).with_name("agents.yaml")
@@ -47,10 +48,10 @@ def load_task_cfg(task: str, algo: str, table_path: pathlib.Path = AGENTS_TABLE)
     """Return the ``(env_cfg, agent_cfg)`` dicts for ``task`` trained with ``algo``.
 
     Raises:
-        ValueError: If ``algo`` is not one of :data:`ALGORITHMS`.
+        ConfigError: If ``algo`` is not one of :data:`ALGORITHMS`.
     """
     if algo not in ALGORITHMS:
-        raise ValueError(f"Unknown algorithm '{algo}'. Valid: {', '.join(ALGORITHMS)}.")
+        raise ConfigError(f"Unknown algorithm '{algo}'. Valid: {', '.join(ALGORITHMS)}.")
     table = yaml.safe_load(table_path.read_text())
     cfg = deep_merge(table["defaults"], table["tasks"].get(task, {}))
     if algo == "genpo":
@@ -131,19 +132,19 @@ def apply_overrides(env_cfg: dict, agent_cfg: dict, overrides: list[str]) -> Non
     can be set. A ``null`` value removes the key.
 
     Raises:
-        ValueError: If a token is malformed or names a missing intermediate key.
+        ConfigError: If a token is malformed or names a missing intermediate key.
     """
     roots = {"env": env_cfg, "agent": agent_cfg}
     for token in overrides:
         path, separator, text = token.partition("=")
         keys = path.split(".")
         if not separator or keys[0] not in roots or len(keys) < 2:
-            raise ValueError(f"Override '{token}' must look like 'env.a.b=value' or 'agent.a.b=value'.")
+            raise ConfigError(f"Override '{token}' must look like 'env.a.b=value' or 'agent.a.b=value'.")
         node = roots[keys[0]]
         for depth, key in enumerate(keys[1:-1], start=1):
             if not isinstance(node.get(key), dict):
                 valid = ", ".join(k for k, v in node.items() if isinstance(v, dict))
-                raise ValueError(f"Override '{token}': '{'.'.join(keys[: depth + 1])}' is not a section. Valid: {valid}.")
+                raise ConfigError(f"Override '{token}': '{'.'.join(keys[: depth + 1])}' is not a section. Valid: {valid}.")
             node = node[key]
         value = parse_value(text)
         if value is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import os
 import pathlib
 import random
@@ -15,10 +16,24 @@ import yaml
 from rsl_rl.runners import OnPolicyRunner
 
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
+from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors
 from genpo_ext.gymnasium_backend.vec_env import GymnasiumVecEnv
 
 LOG_ROOT = pathlib.Path("logs", "rsl_rl")
 """Parent of the default run folders ``<LOG_ROOT>/<task>_<algo>/<timestamp>_seed<seed>`` (relative to the CWD)."""
+
+CHECKPOINT_PATTERN = r"model_\d+\.pt"
+"""Regex of the checkpoint file names rsl_rl's runner saves; ``--checkpoint`` replaces it."""
+
+LISTED_RUNS = 5
+"""How many of the latest run folders an error about ``--load_run`` lists."""
+
+LOGGER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "neptune": "neptune"}
+"""rsl_rl's log writers by their ``agent.logger`` name, and the package each one needs."""
+
+WANDB_DIR_VARIABLE = "WANDB_DIR"
+"""Environment variable of the folder in which W&B writes its ``wandb/`` run files; unless the user sets it, the
+run's log dir, so that a run's files stay together."""
 
 
 def resolve_device(requested: str | None) -> str:
@@ -41,28 +56,91 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
     Args:
         experiment_dir: Folder holding the run folders.
         load_run: Regex for the run folder name; None matches any.
-        checkpoint: Regex for the checkpoint file name; None matches ``model_<iteration>.pt``.
+        checkpoint: Regex for the checkpoint file name; None matches :data:`CHECKPOINT_PATTERN`.
 
     Raises:
-        FileNotFoundError: If no run folder or checkpoint matches.
+        ConfigError: If a regex is invalid, or no run folder or checkpoint matches (naming the folder searched and
+            how to pick another).
     """
-    runs = sorted(p for p in experiment_dir.glob("*") if p.is_dir() and re.fullmatch(load_run or ".*", p.name))
+    run_regex = compile_flag_regex("--load_run", load_run or ".*")
+    checkpoint_regex = compile_flag_regex("--checkpoint", checkpoint or CHECKPOINT_PATTERN)
+    runs = sorted(p for p in experiment_dir.glob("*") if p.is_dir())
     if not runs:
-        raise FileNotFoundError(f"No run folder matching '{load_run}' in {experiment_dir}.")
-    pattern = checkpoint or r"model_\d+\.pt"
-    models = [p for p in runs[-1].glob("*.pt") if re.fullmatch(pattern, p.name)]
+        raise ConfigError(
+            f"--resume: no run folder in {experiment_dir.resolve()} to resume from. Train once without --resume"
+            " first; --resume then takes the latest run there, and --load_run <regex> picks another."
+        )
+    matching = [p for p in runs if run_regex.fullmatch(p.name)]
+    if not matching:
+        latest = ", ".join(p.name for p in runs[-LISTED_RUNS:])
+        raise ConfigError(
+            f"--load_run '{load_run}' matches no run folder in {experiment_dir.resolve()}. Latest runs: {latest}."
+        )
+    models = [p for p in matching[-1].glob("*.pt") if checkpoint_regex.fullmatch(p.name)]
     if not models:
-        raise FileNotFoundError(f"No checkpoint matching '{pattern}' in {runs[-1]}.")
+        raise ConfigError(
+            f"No checkpoint matching '{checkpoint_regex.pattern}' in {matching[-1].resolve()}. Pick a file with"
+            " --checkpoint <regex> or another run with --load_run <regex>."
+        )
     return max(models, key=lambda p: [int(n) for n in re.findall(r"\d+", p.name)] or [0])
 
 
-def main(args: argparse.Namespace, overrides: list[str]) -> None:
-    """Build the config, the envs and the runner from the parsed ``scripts/train.py`` flags, then train.
+def compile_flag_regex(flag: str, pattern: str) -> re.Pattern:
+    """Return the compiled regex given with a flag.
+
+    Raises:
+        ConfigError: If ``pattern`` is not a valid regex.
+    """
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ConfigError(f"{flag} '{pattern}' is not a valid regex: {error}.") from None
+
+
+def configure_logger(agent_cfg: dict, experiment_name: str, log_dir: pathlib.Path) -> None:
+    """Check the configured log writer and give W&B a project and a folder unless the user chose them.
 
     Args:
-        args: Flags of ``scripts/train.py`` (``task``, ``algo``, ``num_envs``, ``max_iterations``, ``seed``,
-            ``device``, ``log_dir``, ``resume``, ``load_run``, ``checkpoint``).
-        overrides: ``env.a.b=value`` / ``agent.a.b=value`` tokens; flags win over overrides.
+        agent_cfg: Agent config; its ``logger`` is an rsl_rl writer name or a dict with a ``class_name``, and
+            ``wandb_project`` defaults to ``experiment_name``.
+        experiment_name: Name of the experiment, ``<task>_<algo>``.
+        log_dir: The run's log dir, where W&B writes its files unless ``WANDB_DIR`` is set.
+
+    Raises:
+        ConfigError: If the logger is unknown or its package is not installed.
+    """
+    logger = agent_cfg.get("logger", "tensorboard")
+    if not isinstance(logger, str):
+        return
+    if logger not in LOGGER_PACKAGES:
+        raise ConfigError(f"Unknown logger 'agent.logger={logger}'. Valid: {', '.join(LOGGER_PACKAGES)}.")
+    package = LOGGER_PACKAGES[logger]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(f"The {logger} logger needs the '{package}' package: pip install {package}")
+    if logger == "wandb":
+        agent_cfg.setdefault("wandb_project", experiment_name)
+        os.environ.setdefault(WANDB_DIR_VARIABLE, str(log_dir.resolve()))
+
+
+def main(args: argparse.Namespace, overrides: list[str]) -> None:
+    """Train from the parsed ``scripts/train.py`` flags; a mistake in them or in the config ends the program with
+    one ``[ERROR]`` line and exit status 1 instead of a traceback.
+
+    Args:
+        args: Flags of ``scripts/train.py``, see :func:`train`.
+        overrides: ``env.a.b=value`` / ``agent.a.b=value`` tokens.
+    """
+    try:
+        train(args, overrides)
+    except ConfigError as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+
+
+def build_cfgs(args: argparse.Namespace, overrides: list[str]) -> tuple[dict, dict]:
+    """Return the ``(env_cfg, agent_cfg)`` of a run: the task's table entry, the overrides, then the flags.
+
+    Raises:
+        ConfigError: If an override is malformed.
     """
     env_cfg, agent_cfg = load_task_cfg(args.task, args.algo)
     apply_overrides(env_cfg, agent_cfg, overrides)
@@ -72,12 +150,43 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
         agent_cfg["max_iterations"] = args.max_iterations
     if args.seed is not None:
         agent_cfg["seed"] = args.seed
+    if args.logger is not None:
+        agent_cfg["logger"] = args.logger
     agent_cfg["device"] = resolve_device(args.device or agent_cfg.get("device"))
+    return env_cfg, agent_cfg
 
-    experiment_dir = LOG_ROOT / f"{args.task}_{args.algo}"
+
+def resume_checkpoint(args: argparse.Namespace, experiment_dir: pathlib.Path) -> pathlib.Path | None:
+    """Return the checkpoint that ``--resume`` selects, or None when training starts from scratch.
+
+    Raises:
+        ConfigError: If ``--load_run`` or ``--checkpoint`` is given without ``--resume``, or nothing matches.
+    """
+    if not args.resume:
+        if args.load_run or args.checkpoint:
+            raise ConfigError("--load_run and --checkpoint select the checkpoint to resume from: add --resume.")
+        return None
+    return find_checkpoint(experiment_dir, args.load_run, args.checkpoint)
+
+
+def train(args: argparse.Namespace, overrides: list[str]) -> None:
+    """Build the config, the envs and the runner from the parsed ``scripts/train.py`` flags, then train.
+
+    Args:
+        args: Flags of ``scripts/train.py`` (``task``, ``algo``, ``num_envs``, ``max_iterations``, ``seed``,
+            ``device``, ``log_dir``, ``logger``, ``resume``, ``load_run``, ``checkpoint``).
+        overrides: ``env.a.b=value`` / ``agent.a.b=value`` tokens; flags win over overrides.
+
+    Raises:
+        ConfigError: If the flags or the config are mistaken; the envs are closed first.
+    """
+    env_cfg, agent_cfg = build_cfgs(args, overrides)
+    experiment_name = f"{args.task}_{args.algo}"
+    experiment_dir = LOG_ROOT / experiment_name
     timestamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     log_dir = pathlib.Path(args.log_dir or experiment_dir / f"{timestamp}_seed{agent_cfg['seed']}")
-    resume_path = find_checkpoint(experiment_dir, args.load_run, args.checkpoint) if args.resume else None
+    resume_path = resume_checkpoint(args, experiment_dir)
+    configure_logger(agent_cfg, experiment_name, log_dir)
 
     seed_everything(agent_cfg["seed"])
     if agent_cfg.get("torch_threads"):
@@ -96,7 +205,8 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
         (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg, sort_keys=False))
         print(f"[INFO] {args.algo} on {args.task}: logging to {log_dir}")
 
-        runner = OnPolicyRunner(env, agent_cfg, log_dir=str(log_dir), device=agent_cfg["device"])
+        with agent_construction_errors(agent_cfg):
+            runner = OnPolicyRunner(env, agent_cfg, log_dir=str(log_dir), device=agent_cfg["device"])
         if resume_path is not None:
             print(f"[INFO] Resuming from {resume_path}")
             runner.load(str(resume_path))

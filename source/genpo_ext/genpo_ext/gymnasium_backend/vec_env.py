@@ -14,6 +14,14 @@ OBSERVATION_GROUP = "policy"
 """Name of the single observation group the adapter returns (actor and critic both read it)."""
 
 
+class EnvCfg(dict):
+    """The adapter's env config: a dict with the ``to_dict()`` that rsl_rl's W&B writer calls to upload it."""
+
+    def to_dict(self) -> dict:
+        """Return the config as a plain dict."""
+        return dict(self)
+
+
 class GymnasiumVecEnv(VecEnv):
     """Presents ``num_envs`` copies of a gymnasium task to rsl_rl's ``OnPolicyRunner``.
 
@@ -59,7 +67,7 @@ class GymnasiumVecEnv(VecEnv):
         time_limit = make_kwargs.get("max_episode_steps") or gym.spec(task).max_episode_steps
         self.max_episode_length = time_limit or np.iinfo(np.int32).max  # no time limit: effectively unbounded
         self.device = device
-        self.cfg = {"task": task, "num_envs": num_envs, "num_workers": num_workers, "seed": seed, **make_kwargs}
+        self.cfg = EnvCfg({"task": task, "num_envs": num_envs, "num_workers": num_workers, "seed": seed, **make_kwargs})
         self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long, device=device)
         self._action_low = action_space.low
         self._action_high = action_space.high

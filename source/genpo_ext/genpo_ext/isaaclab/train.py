@@ -21,6 +21,14 @@ CHECKPOINT_PATTERN = r"model_.*\.pt"
 RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 """IsaacLab's run folder name format."""
 
+WANDB_REQUIREMENT = "wandb<0.28.2"
+"""The W&B versions IsaacLab 3.0's rsl_rl train path works with: it calls ``wandb.util.generate_id``, which wandb
+0.28.2 removed."""
+
+WANDB_DIR_VARIABLE = "WANDB_DIR"
+"""Environment variable of the folder in which W&B writes its ``wandb/`` run files; unless the user sets it, the
+run folder, so that a run's files stay together (W&B alone reads it)."""
+
 
 def main(args: argparse.Namespace, overrides: list[str]) -> None:
     """Train an agent on an IsaacLab task.
@@ -32,6 +40,8 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     Raises:
         SystemExit: With IsaacLab's exit status when training fails.
     """
+    if args.logger == "wandb" or f"{AGENT_OVERRIDE_PREFIX}logger=wandb" in overrides:
+        check_wandb_version()
     task_id = resolve_task_or_exit(args.task)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     device = resolve_device(args.device)
@@ -44,9 +54,10 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     argv = ["--rl_library", "rsl_rl", "--task", task_id, "--agent", agent_key, "--device", device]
     argv += ["--viz", args.viz, "--experiment_name", os.path.dirname(log_dir), "--run_timestamp", os.path.basename(log_dir)]
     argv += _optional_flags(num_envs=args.num_envs, seed=args.seed, max_iterations=args.max_iterations)
-    argv += _optional_flags(checkpoint=resume_path)
+    argv += _optional_flags(logger=args.logger, checkpoint=resume_path)
     argv += ["--video"] if args.video else []
     argv += _with_agent_device(overrides, device)
+    os.environ.setdefault(WANDB_DIR_VARIABLE, log_dir)
     print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({device}); run folder: {log_dir}")
     status = run_train_cli(argv)
     if status:
@@ -58,6 +69,24 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     if curve is not None:
         finals = ", ".join(f"{label} {value:.2f}" for label, value in final_values(log_dir).items())
         print(f"[INFO] genpo_ext: final {finals}; learning curve saved to {curve}")
+
+
+def check_wandb_version() -> None:
+    """End the program with one ``[ERROR]`` line when the installed W&B does not meet :data:`WANDB_REQUIREMENT`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    requirement = Requirement(WANDB_REQUIREMENT)
+    try:
+        installed = version(requirement.name)
+    except PackageNotFoundError:
+        installed = None
+    if installed is None or not requirement.specifier.contains(installed):
+        raise SystemExit(
+            f"[ERROR] genpo_ext: W&B logging on IsaacLab needs {WANDB_REQUIREMENT}, installed: {installed or 'none'}."
+            f" Run: pip install '{WANDB_REQUIREMENT}'"
+        )
 
 
 def default_log_dir(task_id: str, agent_key: str, overrides: list[str]) -> str:

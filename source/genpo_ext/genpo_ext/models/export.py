@@ -6,17 +6,18 @@ import copy
 import torch
 import torch.nn as nn
 
-from genpo_ext.modules import CoupledFlow
+from genpo_ext.modules import CoupledFlow, use_native_activations
 
 
 class JitGenPOPolicy(nn.Module):
     """Deterministic GenPO policy for TorchScript: normalize, push the zero latent through the flow, average halves."""
 
     def __init__(self, obs_normalizer: nn.Module, flow: CoupledFlow) -> None:
-        """Copy the normalizer and the flow so that export never aliases training parameters."""
+        """Copy the normalizer and the flow so that export never aliases training parameters; the copy uses the
+        plain Mish operator, which TorchScript and ONNX know."""
         super().__init__()
         self.obs_normalizer = copy.deepcopy(obs_normalizer)
-        self.flow = copy.deepcopy(flow)
+        self.flow = use_native_activations(copy.deepcopy(flow))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map concatenated observations of shape ``(B, obs_dim)`` to actions of shape ``(B, d)``."""

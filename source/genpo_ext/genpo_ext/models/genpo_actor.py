@@ -14,7 +14,8 @@ from rsl_rl.modules import EmpiricalNormalization, HiddenState
 from rsl_rl.utils import resolve_nn_activation, unpad_trajectories
 
 from genpo_ext.models.export import JitGenPOPolicy, OnnxGenPOPolicy
-from genpo_ext.modules import CoupledFlow
+from genpo_ext.modules import CoupledFlow, FlowCondition
+from genpo_ext.modules.latent_noise import check_noise_keys
 
 STD_PROBE_STATES = 64
 """Number of recent observations on which :attr:`GenPOActor.output_std` estimates the action spread."""
@@ -24,6 +25,9 @@ STD_PROBE_SAMPLES = 16
 
 GAUSSIAN_ACTOR_KEY_PREFIXES = ("mlp.", "distribution.")
 """State-dict key prefixes of rsl_rl's Gaussian ``MLPModel`` actor, which a GenPO actor does not have."""
+
+NOISE_KEY_PREFIX = "flow.noise."
+"""State-dict key prefix of the actor's latent noise parameters."""
 
 
 class GenPOActor(MLPModel):
@@ -38,7 +42,11 @@ class GenPOActor(MLPModel):
     Calls served for :class:`rsl_rl.algorithms.PPO` and its runner: ``forward(obs, stochastic_output=...)``,
     :meth:`get_output_log_prob`, :attr:`output_distribution_params`, :attr:`output_entropy`,
     :meth:`get_kl_divergence`, :attr:`output_mean`, :attr:`output_std`, :meth:`update_normalization`, ``reset``,
-    ``get_hidden_state``, ``is_recurrent``, :meth:`as_jit` and :meth:`as_onnx`.
+    ``get_hidden_state``, ``is_recurrent``, :meth:`as_jit` and :meth:`as_onnx`; for GenPO's update,
+    :meth:`condition_on` conditions the flow on a batch once for any number of samples and re-scorings.
+
+    The latent noise scale sigma is the paper's fixed 1 by default (``noise_std_type="fixed"``) or learned
+    (``"scalar"``, ``"log"``, ``"state"``, as rsl_rl names its Gaussian std types); the likelihood stays exact.
 
     It takes :class:`~rsl_rl.models.MLPModel`'s arguments (``hidden_dims`` size the velocity network), so a stock
     actor config becomes a GenPO one by changing its ``class_name`` to ``"genpo_ext.models:GenPOActor"``.
@@ -57,6 +65,10 @@ class GenPOActor(MLPModel):
         mixing_coef: float = 0.9,
         time_embed_dim: int = 32,
         time_hidden_dims: tuple[int, ...] | list[int] = (256, 256),
+        noise_std_type: str = "fixed",
+        init_noise_std: float = 1.0,
+        min_noise_std: float = 0.0,
+        compile_activation: str = "auto",
         distribution_cfg: dict | None = None,
     ) -> None:
         """Initialize the GenPO actor.
@@ -73,6 +85,13 @@ class GenPOActor(MLPModel):
             mixing_coef: Mixing coefficient ``p`` in ``(0, 1]`` (paper: 0.9).
             time_embed_dim: Number of sinusoidal time features (paper: 32).
             time_hidden_dims: Hidden layer sizes of the time-embedding MLP (paper: [256, 256]).
+            noise_std_type: Scale sigma of the latent noise: ``"fixed"`` (1, the paper), ``"scalar"`` (sigma is
+                learned), ``"log"`` (log sigma is learned) or ``"state"`` (log sigma plus a bounded head on the
+                observation).
+            init_noise_std: Initial sigma of a learned noise scale (> 0; ``"fixed"`` needs 1.0).
+            min_noise_std: Lower bound of a learned sigma, an exploration floor (0: unbounded).
+            compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (on the CPU, where it was measured
+                to help), ``"always"`` or ``"never"``.
             distribution_cfg: Accepted for compatibility with stock actor configs and ignored with a warning: the
                 flow defines the action distribution.
 
@@ -101,9 +120,14 @@ class GenPOActor(MLPModel):
             mixing_coef=mixing_coef,
             time_embed_dim=time_embed_dim,
             time_hidden_dims=time_hidden_dims,
+            noise_std_type=noise_std_type,
+            init_noise_std=init_noise_std,
+            min_noise_std=min_noise_std,
+            compile_activation=compile_activation,
         )
-        # Observations (normalized), outputs and log-probs of the last forward pass
+        # Observations (normalized), flow condition and output log-probs of the last forward pass
         self._obs_latent: torch.Tensor | None = None
+        self._condition: FlowCondition | None = None
         self._output_log_prob: torch.Tensor | None = None
 
     @property
@@ -129,12 +153,22 @@ class GenPOActor(MLPModel):
                 action of shape ``(B, d)``.
         """
         obs = unpad_trajectories(obs, masks) if masks is not None else obs
-        self._obs_latent = self.get_latent(obs)
         if not stochastic_output:
+            self._obs_latent, self._condition = self.get_latent(obs), None
             return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
-        outputs, self._output_log_prob = self.flow.sample(self._obs_latent)
+        outputs, self._output_log_prob = self.flow.sample(self.condition_on(obs))
         # The sampled log-prob is finite by construction; a diverged flow shows in its outputs
         return self._checked_finite(outputs, "outputs", "sampling the flow")
+
+    def condition_on(self, obs: TensorDict) -> FlowCondition:
+        """Condition the flow on a batch of observations and remember it for the calls that follow.
+
+        :meth:`get_output_log_prob`, :attr:`output_entropy` and :attr:`noise_std` then use this condition, and
+        ``self.flow.sample(condition)`` draws fresh outputs for the same observations without recomputing it.
+        """
+        self._obs_latent = self.get_latent(obs)
+        self._condition = self.flow.condition(self._obs_latent)
+        return self._condition
 
     def to_env_action(self, outputs: torch.Tensor) -> torch.Tensor:
         """Map stochastic outputs ``(x_N, y_N)`` to environment actions ``(x_N + y_N) / 2``."""
@@ -146,7 +180,7 @@ class GenPOActor(MLPModel):
         The outputs are pulled back through the flow (no Jacobian is computed: its log-determinant is constant).
         Use the log-prob that :meth:`forward` records for outputs it has just sampled instead of calling this.
         """
-        log_prob = self.flow.log_prob(outputs, self._obs_latent)
+        log_prob = self.flow.log_prob(outputs, self._current_condition())
         self._output_log_prob = self._checked_finite(log_prob, "log-probs", "inverting stored outputs")
         return self._output_log_prob
 
@@ -162,12 +196,18 @@ class GenPOActor(MLPModel):
 
     @property
     def output_entropy(self) -> torch.Tensor:
-        """The paper's "entropy" term ``-log pi(outputs)`` of the last outputs.
+        """Exact entropy of the doubled latent's distribution for the last observations, shape ``(B,)``.
 
-        The flow's log-determinant is constant, so the true entropy of the doubled latent is constant too. What
-        this returns is a single-sample cross-entropy estimate; on stored actions it is the paper's regularizer.
+        ``H(N(0, diag sigma^2)) + 2 N d log p``: constant for the paper's fixed noise, differentiable in a learned
+        sigma. (The paper's "entropy" term is the cross-entropy ``-log pi`` of stored outputs; GenPO computes it
+        from the log-probs.)
         """
-        return -self._output_log_prob
+        return self.flow.entropy(self._current_condition())
+
+    @property
+    def noise_std(self) -> torch.Tensor:
+        """Latent noise scale sigma for the last observations, shape ``(1, d)`` or ``(B, d)`` for ``"state"``."""
+        return self.flow.noise_std(self._current_condition())
 
     def get_kl_divergence(
         self, old_params: tuple[torch.Tensor, ...], new_params: tuple[torch.Tensor, ...]
@@ -187,13 +227,14 @@ class GenPOActor(MLPModel):
         """Per-dimension spread of environment actions given the state, averaged over recent observations.
 
         Estimated from :data:`STD_PROBE_SAMPLES` flow samples on each of up to :data:`STD_PROBE_STATES` observations
-        of the last forward pass; the runner logs it as the policy's action std.
+        of the last forward pass; the runner logs it as the policy's action std (``Policy/mean_std``). GenPO's
+        update logs the latent noise scale sigma beside it (``Loss/noise_std``).
         """
         with torch.no_grad():
             if self._obs_latent is None:
                 return torch.zeros(self.action_dim)
             probe = self._obs_latent[:STD_PROBE_STATES].repeat_interleave(STD_PROBE_SAMPLES, dim=0)
-            actions = self.flow.to_env_action(self.flow.sample(probe)[0])
+            actions = self.flow.to_env_action(self.flow.sample(self.flow.condition(probe))[0])
             return actions.view(-1, STD_PROBE_SAMPLES, self.action_dim).std(dim=1).mean(dim=0)
 
     def as_jit(self) -> nn.Module:
@@ -205,10 +246,11 @@ class GenPOActor(MLPModel):
         return OnnxGenPOPolicy(self.obs_normalizer, self.flow, self.obs_dim, verbose)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
-        """Load parameters, refusing checkpoints of a Gaussian ``MLPModel`` actor with an explanation.
+        """Load parameters, refusing checkpoints of a Gaussian ``MLPModel`` actor or of another noise type.
 
         Raises:
-            RuntimeError: If the state dict holds a Gaussian PPO actor.
+            RuntimeError: If the state dict holds a Gaussian PPO actor, or its latent noise parameters do not match
+                this actor's ``noise_std_type``.
         """
         gaussian_keys = [key for key in state_dict if key.startswith(GAUSSIAN_ACTOR_KEY_PREFIXES)]
         if gaussian_keys:
@@ -217,7 +259,15 @@ class GenPOActor(MLPModel):
                 f"{gaussian_keys[:3]}), not a GenPO flow actor. Load it with the stock PPO config (--algo ppo), "
                 "or train GenPO from scratch; PPO actor weights cannot initialize the flow."
             )
+        if strict:
+            check_noise_keys(state_dict, self.flow.noise.noise_std_type, NOISE_KEY_PREFIX)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def _current_condition(self) -> FlowCondition:
+        """The flow condition of the last observations (computed now if the last pass was deterministic)."""
+        if self._condition is None:
+            self._condition = self.flow.condition(self._obs_latent)
+        return self._condition
 
     def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
         """Return ``values`` unchanged, raising if any entry is not finite.

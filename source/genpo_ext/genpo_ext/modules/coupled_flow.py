@@ -5,9 +5,38 @@ from __future__ import annotations
 import math
 import torch
 import torch.nn as nn
+from typing import NamedTuple
 
+from genpo_ext.modules.activations import use_fast_activations
+from genpo_ext.modules.latent_noise import LatentNoise
 from genpo_ext.modules.time_embedding import TimeEncoder
 from genpo_ext.modules.velocity_field import VelocityField
+
+
+class FlowCondition(NamedTuple):
+    """Everything of the flow that depends on the observations but not on the latent, computed once per batch.
+
+    One condition serves any number of forward and inverse passes over the same observations (e.g. the update's
+    fresh samples and its re-scoring of stored latents), so the conditioning terms are computed and
+    back-propagated once.
+    """
+
+    step_terms: torch.Tensor
+    """Latent-independent first-layer terms ``W_s s + b + W_t tau(t_i)`` of the velocity network, ``(N, B, h)``."""
+    noise_log_std: torch.Tensor | None
+    """``log sigma`` of the latent noise, ``(1, d)`` or ``(B, d)``; None for the paper's fixed unit noise."""
+
+    @property
+    def batch_size(self) -> int:
+        """Number of observations ``B``."""
+        return self.step_terms.shape[1]
+
+    def select(self, rows: torch.Tensor) -> FlowCondition:
+        """Return the condition of a subset of the observations (``rows`` indexes the batch)."""
+        log_std = self.noise_log_std
+        if log_std is not None and log_std.shape[0] > 1:
+            log_std = log_std[rows]
+        return FlowCondition(self.step_terms[:, rows], log_std)
 
 
 class CoupledFlow(nn.Module):
@@ -21,8 +50,14 @@ class CoupledFlow(nn.Module):
         y <- p * y + (1 - p) * x          # mixing, |det| = p^d
 
     Every step is inverted exactly in reverse order, and ``log|det|`` of the whole map is the constant
-    ``2 N d log p``: densities need no Jacobian. The latent ``z = (x_0, y_0)`` is standard normal, the flow's output
-    ``u = (x_N, y_N)`` is what the learner stores, and the environment receives ``(x_N + y_N) / 2``.
+    ``2 N d log p``: densities need no Jacobian. The latent ``z = (x_0, y_0) = sigma * eps`` comes from
+    :class:`LatentNoise` (``sigma = 1`` in the paper), the flow's output ``u = (x_N, y_N)`` is what the learner stores,
+    and the environment receives ``(x_N + y_N) / 2``. Hence, exactly and in closed form,
+
+        log pi(u | s) = log N(f^-1(u); 0, diag sigma^2) - 2 N d log p
+        H(pi(. | s))  = H(N(0, diag sigma^2)) + 2 N d log p
+
+    Batch methods take a :class:`FlowCondition` from :meth:`condition`, computed once per batch of observations.
     """
 
     def __init__(
@@ -35,6 +70,10 @@ class CoupledFlow(nn.Module):
         mixing_coef: float = 0.9,
         time_embed_dim: int = 32,
         time_hidden_dims: tuple[int, ...] | list[int] = (256, 256),
+        noise_std_type: str = "fixed",
+        init_noise_std: float = 1.0,
+        min_noise_std: float = 0.0,
+        compile_activation: str = "auto",
     ) -> None:
         """Initialize the flow.
 
@@ -47,9 +86,15 @@ class CoupledFlow(nn.Module):
             mixing_coef: Mixing coefficient ``p`` in ``(0, 1]``.
             time_embed_dim: Number of sinusoidal time features (even).
             time_hidden_dims: Hidden layer sizes of the time-embedding MLP.
+            noise_std_type: Scale of the latent noise: ``"fixed"`` (the paper's unit noise), ``"scalar"``, ``"log"``
+                or ``"state"`` (see :class:`LatentNoise`).
+            init_noise_std: Initial scale of a learned latent noise.
+            min_noise_std: Lower bound of a learned latent noise scale (0: none).
+            compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (CPU), ``"always"``, ``"never"``
+                (see :class:`~genpo_ext.modules.activations.FastMish`).
 
         Raises:
-            ValueError: If ``num_steps`` or ``mixing_coef`` lies outside its valid range.
+            ValueError: If an argument lies outside its valid range.
         """
         super().__init__()
         if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
@@ -63,61 +108,79 @@ class CoupledFlow(nn.Module):
         self.step_size = 1.0 / num_steps
         # Each step has two mixings of determinant p^d each: log|det| = 2 N d log p
         self.logabsdet = 2.0 * num_steps * action_dim * math.log(mixing_coef)
-        # Log-normalizer of the standard normal latent: (2d / 2) log(2 pi)
-        self.base_log_normalizer = 0.5 * self.latent_dim * math.log(2.0 * math.pi)
-        self.time_encoder = TimeEncoder(time_embed_dim, time_hidden_dims, activation)
-        self.velocity_field = VelocityField(action_dim, obs_dim, time_embed_dim, hidden_dims, activation)
+        self.noise = LatentNoise(action_dim, obs_dim, noise_std_type, init_noise_std, min_noise_std)
+        self.time_encoder = use_fast_activations(TimeEncoder(time_embed_dim, time_hidden_dims, activation), compile_activation)
+        self.velocity_field = use_fast_activations(
+            VelocityField(action_dim, obs_dim, time_embed_dim, hidden_dims, activation), compile_activation
+        )
         self.register_buffer("step_times", torch.arange(num_steps, dtype=torch.float32) / num_steps, persistent=False)
 
-    def forward(self, z: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Push latents through the flow.
+    def condition(self, obs: torch.Tensor) -> FlowCondition:
+        """Compute the latent-independent terms for a batch of observations of shape ``(B, obs_dim)``."""
+        return FlowCondition(self.step_terms(obs), self.noise.scale_log(obs))
 
-        Args:
-            z: Latents ``(x_0, y_0)`` of shape ``(B, 2 d)``.
-            obs: Conditioning observations of shape ``(B, obs_dim)``.
+    def step_terms(self, obs: torch.Tensor) -> torch.Tensor:
+        """First-layer terms ``W_s s + b + W_t tau(t_i)`` of the velocity network per step, shape ``(N, B, h)``."""
+        obs_term, time_terms = self.velocity_field.condition(obs, self.time_encoder(self.step_times))
+        return obs_term.unsqueeze(0) + time_terms.unsqueeze(1)
+
+    def forward(self, z: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Push latents ``(x_0, y_0)`` of shape ``(B, 2 d)`` through the flow conditioned on ``obs``.
 
         Returns:
-            The outputs ``(x_N, y_N)`` of shape ``(B, 2 d)`` and ``log|det dz'/dz|`` of shape ``(B,)``.
+            The outputs ``(x_N, y_N)`` of shape ``(B, 2 d)`` and ``log|det du/dz|`` of shape ``(B,)``.
         """
-        obs_term, time_terms = self._condition(obs)
-        x, y = z[:, : self.action_dim], z[:, self.action_dim :]
-        for i in range(self.num_steps):
-            x, y = self._step_forward(x, y, obs_term + time_terms[i])
-        return torch.cat([x, y], dim=-1), z.new_full(z.shape[:1], self.logabsdet)
+        return self.push(z, self.step_terms(obs))
 
     def inverse(self, u: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pull outputs back to their latents, exactly.
-
-        Args:
-            u: Outputs ``(x_N, y_N)`` of shape ``(B, 2 d)``.
-            obs: Conditioning observations of shape ``(B, obs_dim)``.
+        """Pull outputs ``(x_N, y_N)`` of shape ``(B, 2 d)`` back to their latents, exactly.
 
         Returns:
             The latents ``(x_0, y_0)`` of shape ``(B, 2 d)`` and ``log|det dz/du|`` of shape ``(B,)``.
         """
-        obs_term, time_terms = self._condition(obs)
+        return self.pull(u, self.step_terms(obs))
+
+    def push(self, z: torch.Tensor, step_terms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` for precomputed :meth:`step_terms`."""
+        x, y = z[:, : self.action_dim], z[:, self.action_dim :]
+        for step_term in step_terms.unbind(0):
+            x, y = self._step_forward(x, y, step_term)
+        return torch.cat([x, y], dim=-1), z.new_full(z.shape[:1], self.logabsdet)
+
+    def pull(self, u: torch.Tensor, step_terms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`inverse` for precomputed :meth:`step_terms`."""
         x, y = u[:, : self.action_dim], u[:, self.action_dim :]
-        for i in range(self.num_steps - 1, -1, -1):
-            x, y = self._step_inverse(x, y, obs_term + time_terms[i])
+        for step_term in reversed(step_terms.unbind(0)):
+            x, y = self._step_inverse(x, y, step_term)
         return torch.cat([x, y], dim=-1), u.new_full(u.shape[:1], -self.logabsdet)
 
-    def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, condition: FlowCondition) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw outputs and their exact log-densities in one forward pass (no inversion).
-
-        Args:
-            obs: Conditioning observations of shape ``(B, obs_dim)``.
 
         Returns:
             Outputs of shape ``(B, 2 d)`` and their log-densities of shape ``(B,)``.
         """
-        z = torch.randn(obs.shape[0], self.latent_dim, device=obs.device, dtype=obs.dtype)
-        u, logabsdet = self.forward(z, obs)
-        return u, self.base_log_prob(z) - logabsdet
+        z = self.noise.sample(condition.noise_log_std, (condition.batch_size, self.latent_dim), condition.step_terms)
+        u, logabsdet = self.push(z, condition.step_terms)
+        return u, self.noise.log_prob(z, condition.noise_log_std) - logabsdet
 
-    def log_prob(self, u: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        """Exact log-density of outputs ``u``: ``log N(f^-1(u)) + log|det df^-1/du|``, of shape ``(B,)``."""
-        z, logabsdet = self.inverse(u, obs)
-        return self.base_log_prob(z) + logabsdet
+    def log_prob(self, u: torch.Tensor, condition: FlowCondition) -> torch.Tensor:
+        """Exact log-density ``log N(f^-1(u); 0, diag sigma^2) - 2 N d log p`` of outputs ``u``, of shape ``(B,)``."""
+        z, logabsdet = self.pull(u, condition.step_terms)
+        return self.noise.log_prob(z, condition.noise_log_std) + logabsdet
+
+    def entropy(self, condition: FlowCondition) -> torch.Tensor:
+        """Exact entropy ``H(N(0, diag sigma^2)) + 2 N d log p`` of the outputs, per observation: shape ``(B,)``.
+
+        Constant for the paper's fixed noise; with a learned scale it has a gradient with respect to sigma.
+        """
+        return self.noise.entropy(condition.noise_log_std, condition.batch_size, condition.step_terms) + self.logabsdet
+
+    def noise_std(self, condition: FlowCondition) -> torch.Tensor:
+        """Latent noise scale sigma of shape ``(1, d)`` or ``(B, d)`` (ones for the paper's fixed noise)."""
+        if condition.noise_log_std is None:
+            return condition.step_terms.new_ones(1, self.action_dim)
+        return condition.noise_log_std.exp()
 
     def deterministic_output(self, obs: torch.Tensor) -> torch.Tensor:
         """Push the zero latent (the mode of the base distribution) through the flow; shape ``(B, 2 d)``."""
@@ -128,23 +191,16 @@ class CoupledFlow(nn.Module):
         """Map flow outputs ``(x_N, y_N)`` to environment actions ``(x_N + y_N) / 2``."""
         return 0.5 * (u[..., : self.action_dim] + u[..., self.action_dim :])
 
-    def base_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """Log-density of the standard normal latent, summed over the last dimension."""
-        return -0.5 * z.square().sum(dim=-1) - self.base_log_normalizer
-
-    def _condition(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Latent-independent velocity-network terms: once per observation and once per step."""
-        return self.velocity_field.condition(obs, self.time_encoder(self.step_times))
-
     def _step_forward(
         self, x: torch.Tensor, y: torch.Tensor, step_term: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One flow step: two additive couplings, then two mixings; ``step_term`` conditions the velocity network."""
         p = self.mixing_coef
-        x = x + self.step_size * self.velocity_field(y, step_term)
-        y = y + self.step_size * self.velocity_field(x, step_term)
-        x = p * x + (1.0 - p) * y
-        y = p * y + (1.0 - p) * x
+        x = torch.add(x, self.velocity_field(y, step_term), alpha=self.step_size)
+        y = torch.add(y, self.velocity_field(x, step_term), alpha=self.step_size)
+        # lerp(y, x, p) = p x + (1 - p) y
+        x = torch.lerp(y, x, p)
+        y = torch.lerp(x, y, p)
         return x, y
 
     def _step_inverse(
@@ -152,8 +208,8 @@ class CoupledFlow(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact inverse of :meth:`_step_forward`, undoing its four maps in reverse order."""
         p = self.mixing_coef
-        y = (y - (1.0 - p) * x) / p
-        x = (x - (1.0 - p) * y) / p
-        y = y - self.step_size * self.velocity_field(x, step_term)
-        x = x - self.step_size * self.velocity_field(y, step_term)
+        y = torch.add(y, x, alpha=p - 1.0) / p
+        x = torch.add(x, y, alpha=p - 1.0) / p
+        y = torch.add(y, self.velocity_field(x, step_term), alpha=-self.step_size)
+        x = torch.add(x, self.velocity_field(y, step_term), alpha=-self.step_size)
         return x, y
