@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pathlib
 import pytest
+import re
 import subprocess
 import sys
 import yaml
@@ -45,15 +46,38 @@ def test_untranslatable_agents_fail_with_a_reason() -> None:
         to_rsl_rl3_agent_cfg(rsl_rl5_cfg)
 
 
-@pytest.mark.parametrize("algo", ["genpo", "ppo"])
-def test_train_script_trains_with_the_stock_rsl_rl3_runner(tmp_path: pathlib.Path, algo: str) -> None:
+def train(tmp_path: pathlib.Path, algo: str, *overrides: str) -> subprocess.CompletedProcess:
+    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` with ``scripts/train.py``."""
     command = [sys.executable, str(TRAIN_SCRIPT), "--task", "HalfCheetah-v5", "--algo", algo, "--num_envs", "4"]
     command += ["--max_iterations", "2", "--seed", "3", "--device", "cpu", "--log_dir", str(tmp_path)]
-    command += ["agent.num_steps_per_env=8", "env.num_workers=0", "agent.algorithm.learning_rate=5e-4"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=tmp_path)
+    command += ["agent.num_steps_per_env=8", "env.num_workers=0", *overrides]
+    return subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("algo", ["genpo", "ppo"])
+def test_train_script_trains_with_the_stock_rsl_rl3_runner(tmp_path: pathlib.Path, algo: str) -> None:
+    result = train(tmp_path, algo, "agent.algorithm.learning_rate=5e-4")
     assert result.returncode == 0, result.stderr[-3000:]
     assert list(tmp_path.glob("events.out.tfevents.*")) and (tmp_path / "model_1.pt").is_file()
     agent_cfg = yaml.safe_load((tmp_path / "params" / "agent.yaml").read_text())
     expected = {"genpo": ("GenPOActorCritic", "GenPO"), "ppo": ("ActorCritic", "PPO")}[algo]
     assert (agent_cfg["policy"]["class_name"], agent_cfg["algorithm"]["class_name"]) == expected
     assert agent_cfg["algorithm"]["learning_rate"] == 5e-4
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        (
+            "agent.policy.mixing_cof=0.9",
+            "Unknown key 'agent.policy.mixing_cof' for GenPOActorCritic. Valid: .*mixing_coef",
+        ),
+        ("agent.algorithm.compression_cof=1", "Unknown key 'agent.algorithm.compression_cof' for GenPO. Valid: .*clip"),
+        ("agent.algorithm.compression_loss=l1", r"Invalid agent config: Unknown compression_loss 'l1'"),
+    ],
+)
+def test_config_mistakes_end_in_one_error_line(tmp_path: pathlib.Path, override: str, message: str) -> None:
+    result = train(tmp_path, "genpo", override)
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert re.match(rf"\[ERROR\] genpo_ext: {message}", last_line), last_line

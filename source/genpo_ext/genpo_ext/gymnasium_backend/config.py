@@ -68,7 +68,7 @@ def to_rsl_rl3_agent_cfg(agent_cfg: dict) -> dict:
     ``distribution_cfg`` becomes ``init_noise_std`` / ``noise_std_type``.
 
     Raises:
-        ValueError: If a class has no rsl_rl 3 counterpart, or stock PPO's actor and critic use different
+        ConfigError: If a class has no rsl_rl 3 counterpart, or stock PPO's actor and critic use different
             activations (rsl_rl 3's ``ActorCritic`` has one).
     """
     cfg = copy.deepcopy(agent_cfg)
@@ -88,7 +88,7 @@ def to_rsl_rl3_agent_cfg(agent_cfg: dict) -> dict:
         policy.update({key: value for key, value in actor.items() if key not in RSL_RL5_MODEL_KEYS})
     else:
         if critic["activation"] != actor["activation"]:
-            raise ValueError(
+            raise ConfigError(
                 f"rsl_rl 3's ActorCritic has one activation; the actor uses '{actor['activation']}', the critic "
                 f"'{critic['activation']}'."
             )
@@ -104,10 +104,10 @@ def _rsl_rl3_class_name(class_name: str) -> str:
     """The rsl_rl 3 class name of an rsl_rl 5 class name of the table.
 
     Raises:
-        ValueError: If the class has no rsl_rl 3 counterpart.
+        ConfigError: If the class has no rsl_rl 3 counterpart.
     """
     if class_name not in RSL_RL3_CLASS_NAMES:
-        raise ValueError(
+        raise ConfigError(
             f"'{class_name}' has no rsl_rl 3 counterpart. Valid classes: {', '.join(RSL_RL3_CLASS_NAMES)}."
         )
     return RSL_RL3_CLASS_NAMES[class_name]
