@@ -7,6 +7,8 @@ import copy
 import pathlib
 import pytest
 import torch
+from types import SimpleNamespace
+from reference_genpo import reference_loss_terms
 from rollouts import collect_rollout as fill_storage
 from rsl_rl3_train_cfgs import genpo_train_cfg, ppo_train_cfg
 from toy_envs import PointReachEnv
@@ -74,6 +76,35 @@ def test_compression_loss_pulls_the_halves_together(tmp_path: pathlib.Path) -> N
         collect_rollout(runner)
         gaps.append(runner.alg.update()["compression"])
     assert gaps[-1] < 0.7 * gaps[0]
+
+
+@pytest.mark.parametrize(
+    "policy_overrides",
+    [{}, {"noise_std_type": "state", "init_noise_std": 0.6, "actor_obs_normalization": True}],
+    ids=["paper", "state noise, normalized observations"],
+)
+def test_first_minibatch_loss_equals_the_unoptimized_paper_formulas(policy_overrides: dict, tmp_path) -> None:
+    runner = make_runner(genpo_train_cfg(policy=policy_overrides, entropy_coef=0.01), tmp_path, num_envs=32)
+    collect_rollout(runner)
+    alg = runner.alg
+    torch.manual_seed(5)
+    obs, actions, old_values, advantages, returns, old_log_prob, *_ = next(
+        alg.storage.mini_batch_generator(alg.num_mini_batches, 1)
+    )
+    tensors = (actions, old_log_prob.squeeze(-1), advantages.squeeze(-1), alg.policy.evaluate(obs), old_values, returns)
+    # the reference reads the flow as ``alg.actor.flow`` (rsl_rl 5's layout)
+    reference_alg = SimpleNamespace(
+        actor=SimpleNamespace(flow=alg.policy.flow), clip_param=alg.clip_param, compression_coef=alg.compression_coef
+    )
+    normalized_obs = alg.policy.actor_obs_normalizer(alg.policy.get_actor_obs(obs))
+    torch.manual_seed(9)
+    expected = reference_loss_terms(reference_alg, normalized_obs, *tensors)
+    torch.manual_seed(9)
+    condition = alg.policy.condition_on(obs)
+    log_prob = alg.policy.get_actions_log_prob(actions)
+    _, terms = alg._genpo_minibatch_loss(alg.policy.flow, condition, log_prob, *tensors[1:])
+    for key, value in expected.items():
+        torch.testing.assert_close(terms[key], value.detach(), rtol=1e-5, atol=1e-5, msg=key)
 
 
 @pytest.mark.parametrize(
