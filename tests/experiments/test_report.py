@@ -40,12 +40,17 @@ def write_spec(folder: pathlib.Path, **changes) -> pathlib.Path:
     return path
 
 
-def write_fake_run(run_dir: pathlib.Path, final_return: float, collection_s: float, learning_s: float) -> None:
-    """Log what rsl_rl logs per iteration, with a return rising linearly to ``final_return``; mark it finished."""
+def write_fake_run(
+    run_dir: pathlib.Path, final_return: float, collection_s: float, learning_s: float, first_learning_s: float = None
+) -> None:
+    """Log what rsl_rl logs per iteration, with a return rising linearly to ``final_return``; mark it finished.
+
+    ``first_learning_s`` replaces the first iteration's update time (a stall such as a kernel compilation).
+    """
     writer = SummaryWriter(str(run_dir))
     for it in range(NUM_ITERATIONS):
         writer.add_scalar("Perf/collection_time", collection_s, it)
-        writer.add_scalar("Perf/learning_time", learning_s, it)
+        writer.add_scalar("Perf/learning_time", first_learning_s if it == 0 and first_learning_s else learning_s, it)
         if it >= FIRST_RETURN_ITERATION:
             writer.add_scalar("Train/mean_reward", final_return * (it + 1) / NUM_ITERATIONS, it)
     writer.close()
@@ -109,6 +114,15 @@ def test_summary_numbers_and_ratios(tmp_path):
     write_benchmark(list(rows.values()), tmp_path / "bench" / "benchmark")
     assert (tmp_path / "bench" / "benchmark.png").is_file()
     assert "| HalfCheetah-v5 | genpo |" in (tmp_path / "bench" / "benchmark.md").read_text()
+
+
+def test_a_stalled_iteration_does_not_move_the_time_per_iteration(tmp_path):
+    """Times are medians over iterations: a first iteration 100x slower (compilation, a pause) leaves them alone."""
+    spec = load_spec(write_spec(tmp_path, algorithms=["ppo"], seeds=[1]))
+    write_fake_run(spec.run_dir(spec.variant("ppo"), 1), 100.0, 0.5, 0.25, first_learning_s=25.0)
+    (row,) = write_report(spec)
+    assert row["s_per_iteration"] == pytest.approx(0.75)
+    assert row["learning_s_per_iteration"] == pytest.approx(0.25)
 
 
 def test_unfinished_runs_are_left_out(tmp_path):

@@ -21,7 +21,11 @@ SECONDS_PER_MINUTE = 60.0
 
 @dataclasses.dataclass
 class VariantSummary:
-    """Per-seed figures of one variant; the seed statistics are the mean and the sample std (ddof=1)."""
+    """Per-seed figures of one variant; the seed statistics are the mean and the sample std (ddof=1).
+
+    Times are medians over a run's iterations: robust to one-off stalls (the first iteration's kernel compilation, a
+    paused process, a burst of load on a shared machine) that a mean would spread over the whole run.
+    """
 
     label: str
     seeds: list[int]
@@ -29,13 +33,13 @@ class VariantSummary:
     final_returns: list[float]
     """Last logged mean training return of each seed."""
     steps_per_second: list[float]
-    """Env steps per second of training wall time (rollout + update) of each seed."""
+    """Env steps per second at the median iteration time (rollout + update) of each seed."""
     iteration_times: list[float]
-    """Mean seconds per iteration of each seed."""
+    """Median seconds per iteration (rollout + update) of each seed."""
     collection_times: list[float]
-    """Mean seconds of rollout per iteration of each seed."""
+    """Median seconds of rollout per iteration of each seed."""
     learning_times: list[float]
-    """Mean seconds of update per iteration of each seed."""
+    """Median seconds of update per iteration of each seed."""
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -72,11 +76,11 @@ def summarize(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> list[Var
                 seeds=seeds,
                 final_returns=[float(runs[seed].returns[-1]) for seed in seeds],
                 steps_per_second=[
-                    len(log.iterations) * spec.env_steps_per_iteration / log.iteration_time.sum() for log in runs.values()
+                    spec.env_steps_per_iteration / float(np.median(log.iteration_time)) for log in runs.values()
                 ],
-                iteration_times=[float(log.iteration_time.mean()) for log in runs.values()],
-                collection_times=[float(log.collection_time.mean()) for log in runs.values()],
-                learning_times=[float(log.learning_time.mean()) for log in runs.values()],
+                iteration_times=[float(np.median(log.iteration_time)) for log in runs.values()],
+                collection_times=[float(np.median(log.collection_time)) for log in runs.values()],
+                learning_times=[float(np.median(log.learning_time)) for log in runs.values()],
             )
         )
     return summaries
@@ -127,7 +131,7 @@ def write_csv(rows: list[dict], path: pathlib.Path) -> None:
 def markdown_table(rows: list[dict], baseline: str) -> str:
     """Format the rows as a markdown table."""
     header = (
-        f"| task | algorithm | seeds | env steps | final return (mean ± std) | env steps/s | s / iteration "
+        f"| task | algorithm | seeds | env steps | final return (mean ± std) | env steps/s | median s / iteration "
         f"(rollout + update) | return / {baseline} | time per iteration / {baseline} |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )

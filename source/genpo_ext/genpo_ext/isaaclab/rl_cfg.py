@@ -61,6 +61,21 @@ class RslRlGenPOActorCfg(RslRlMLPModelCfg):
     time_hidden_dims: list[int] = list(PAPER_TIME_HIDDEN_DIMS)
     """Hidden layer sizes of the time-embedding MLP. Defaults to [256, 256], as in the paper."""
 
+    noise_std_type: Literal["fixed", "scalar", "log", "state"] = "fixed"
+    """Scale sigma of the flow's latent noise: ``"fixed"`` (1, the paper), learned per action dimension as
+    ``"scalar"`` (sigma) or ``"log"`` (log sigma), or ``"state"`` (log sigma plus a bounded head on the observation).
+    The likelihood stays exact for every type. Defaults to ``"fixed"``."""
+
+    init_noise_std: float = 1.0
+    """Initial sigma of a learned latent noise scale; ``"fixed"`` needs 1.0. Defaults to 1.0."""
+
+    min_noise_std: float = 0.0
+    """Lower bound of a learned sigma (an exploration floor); 0 leaves it unbounded. Defaults to 0.0."""
+
+    compile_activation: Literal["auto", "always", "never"] = "auto"
+    """When Mish runs as a compiled kernel (the same function, fused): ``"auto"`` on the CPU, where it was measured to
+    help, ``"always"`` or ``"never"``. Defaults to ``"auto"``."""
+
 
 @configclass
 class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
@@ -84,3 +99,12 @@ class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
     kl_estimator: Literal["paper", "k3"] = "paper"
     """KL estimate driving the adaptive learning rate: ``"paper"`` (mean log-ratio, as the official code) or
     ``"k3"`` (non-negative, lower variance). Defaults to ``"paper"``."""
+
+    compression_batch_fraction: float = 1.0
+    """Fraction in (0, 1] of each minibatch on which fresh samples feed the compression loss: 1 is the paper; less
+    is cheaper and unbiased, with more variance. Defaults to 1.0."""
+
+    entropy_term: Literal["paper", "exact"] = "paper"
+    """What :attr:`entropy_coef` weights: ``"paper"`` (the cross-entropy of stored latents, as the paper's code) or
+    ``"exact"`` (the flow's closed-form entropy, which a learned latent noise scale can change, as PPO's bonus does).
+    Defaults to ``"paper"``."""
