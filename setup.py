@@ -2,11 +2,16 @@
 
 from setuptools import find_packages, setup
 
+RSL_RL_REQUIREMENT = "rsl-rl-lib>=3.0.1,<5.6,!=3.2.*,!=3.3.*,!=4.*,!=5.0.*,!=5.1.*,!=5.2.*,!=5.3.*,!=5.4.*,!=5.5.0"
+"""The two rsl_rl generations genpo_ext plugs into (``genpo_ext.versions.SUPPORTED_RSL_RL_RANGES``): 3.0.1-3.1.x
+(IsaacLab 2.3) and 5.5.1-5.5.x (IsaacLab 3). An environment that already holds one of them keeps it; a fresh one gets
+the newest 5.5."""
+
 CORE_REQUIRES = [
-    "torch>=2.11",  # verified with 2.11 (IsaacLab 3) and 2.13
-    "numpy>=1.26",
-    "tensordict>=0.9",
-    "rsl-rl-lib>=5.5.1,<5.6",
+    "torch>=2.7",  # Isaac Sim 5.1 / IsaacLab 2.3 ship 2.7.0, IsaacLab 3 pins 2.11; see the README for what was run
+    "numpy>=1.26",  # IsaacLab 2.3 needs numpy < 2, IsaacLab 3 numpy 2
+    "tensordict>=0.7",  # rsl_rl's own bound: a higher one could pull a tensordict that upgrades torch
+    RSL_RL_REQUIREMENT,
 ]
 
 EXTRAS_REQUIRE = {
@@ -25,7 +30,7 @@ setup(
     name="genpo_ext",
     version="0.1.0",
     description="GenPO: generative flow policies trained on-policy, as an rsl_rl / IsaacLab extension.",
-    python_requires=">=3.11",  # core verified on 3.11 and 3.12; IsaacLab 3 needs 3.12
+    python_requires=">=3.11,<3.13",  # IsaacLab 2.3 runs 3.11, IsaacLab 3 needs 3.12
     package_dir={"": "source/genpo_ext"},
     packages=find_packages(where="source/genpo_ext"),
     install_requires=CORE_REQUIRES,

@@ -7,6 +7,10 @@ Examples:
     python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
     ./isaaclab.sh -p scripts/train.py --task Isaac-Velocity-Rough-H1-v0 --algo genpo
 
+In an IsaacLab 2.3 installation (Isaac Sim 5.1, rsl_rl 3) IsaacLab tasks go to the IsaacLab 2.3 backend, which starts
+Isaac Sim with IsaacLab's ``AppLauncher`` and takes its flags (``--headless``, ``--device``, ...):
+    ./isaaclab.sh -p scripts/train.py --task Isaac-Ant-v0 --algo genpo --headless
+
 Tokens of the form ``env.a.b=value`` / ``agent.a.b=value`` override fields of the environment / agent config.
 """
 
@@ -60,11 +64,27 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
     return args, overrides
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Dispatch to the IsaacLab or the gymnasium backend depending on the task id."""
-    args, overrides = parse_args(argv)
-    from genpo_ext.gymnasium_backend import is_gymnasium_task
+def task_of(argv: list[str]) -> str | None:
+    """Return the ``--task`` value of a command line, or None when it has none."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--task", default=None)
+    return parser.parse_known_args(argv)[0].task
 
+
+def main(argv: list[str] | None = None) -> None:
+    """Dispatch to the gymnasium, IsaacLab 3 or IsaacLab 2.3 backend depending on the task id and installation."""
+    argv = sys.argv[1:] if argv is None else argv
+    from genpo_ext.gymnasium_backend import is_gymnasium_task
+    from genpo_ext.versions import isaaclab_generation
+
+    task = task_of(argv)
+    if isaaclab_generation() == 2 and not (task and is_gymnasium_task(task)):
+        # IsaacLab 2.3 parses its own flags (AppLauncher's) and starts Isaac Sim before anything else
+        from genpo_ext.isaaclab2.train import main as isaaclab2_main
+
+        isaaclab2_main(argv)
+        return
+    args, overrides = parse_args(argv)
     if is_gymnasium_task(args.task):
         from genpo_ext.gymnasium_backend.train import main as train_main
     else:

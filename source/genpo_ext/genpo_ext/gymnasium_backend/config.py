@@ -1,5 +1,5 @@
-"""Env and agent configs of the gymnasium backend: the task table in ``agents.yaml`` and ``env.*``/``agent.*``
-command-line overrides."""
+"""Env and agent configs of the gymnasium backend: the task table in ``agents.yaml``, its translation for rsl_rl 3
+and ``env.*``/``agent.*`` command-line overrides."""
 
 from __future__ import annotations
 
@@ -10,12 +10,25 @@ import pathlib
 import yaml
 
 from genpo_ext.gymnasium_backend.errors import ConfigError
+from genpo_ext.versions import rsl_rl_generation
 
 AGENTS_TABLE = pathlib.Path(__file__).with_name("agents.yaml")
 """The per-task env/agent config table."""
 
 ALGORITHMS = ("ppo", "genpo")
 """``ppo``: the table's stock rsl_rl PPO agent; ``genpo``: the same agent with the table's ``genpo`` changes."""
+
+RSL_RL3_CLASS_NAMES = {
+    "MLPModel": "ActorCritic",
+    "genpo_ext.models:GenPOActor": "GenPOActorCritic",
+    "PPO": "PPO",
+    "genpo_ext.algorithms:GenPO": "GenPO",
+}
+"""rsl_rl 3 class name of each rsl_rl 5 actor and algorithm class name in the table."""
+
+RSL_RL5_MODEL_KEYS = ("class_name", "hidden_dims", "activation", "obs_normalization", "distribution_cfg")
+"""Keys of an rsl_rl 5 model config that :func:`to_rsl_rl3_agent_cfg` translates; a GenPO actor's other keys are
+flow arguments that rsl_rl 3's ``GenPOActorCritic`` takes under the same names."""
 
 
 def deep_merge(base: dict, update: dict) -> dict:
@@ -43,7 +56,61 @@ def load_task_cfg(task: str, algo: str, table_path: pathlib.Path = AGENTS_TABLE)
     cfg = deep_merge(table["defaults"], table["tasks"].get(task, {}))
     if algo == "genpo":
         cfg = deep_merge(cfg, table["genpo"])
-    return cfg["env"], cfg["agent"]
+    agent_cfg = to_rsl_rl3_agent_cfg(cfg["agent"]) if rsl_rl_generation() == 3 else cfg["agent"]
+    return cfg["env"], agent_cfg
+
+
+def to_rsl_rl3_agent_cfg(agent_cfg: dict) -> dict:
+    """Translate an rsl_rl 5 train config of the table into the rsl_rl 3 config of the same agent.
+
+    rsl_rl 3 describes actor and critic in one ``policy`` (``ActorCritic``, or ``GenPOActorCritic`` for GenPO) and
+    calls the actor's observation set ``policy``; everything else keeps its key. The Gaussian actor's
+    ``distribution_cfg`` becomes ``init_noise_std`` / ``noise_std_type``.
+
+    Raises:
+        ConfigError: If a class has no rsl_rl 3 counterpart, or stock PPO's actor and critic use different
+            activations (rsl_rl 3's ``ActorCritic`` has one).
+    """
+    cfg = copy.deepcopy(agent_cfg)
+    actor, critic = cfg.pop("actor"), cfg.pop("critic")
+    obs_groups = cfg["obs_groups"]
+    obs_groups["policy"] = obs_groups.pop("actor")
+    policy = {
+        "class_name": _rsl_rl3_class_name(actor["class_name"]),
+        "actor_hidden_dims": actor["hidden_dims"],
+        "critic_hidden_dims": critic["hidden_dims"],
+        "activation": actor["activation"],
+        "actor_obs_normalization": actor.get("obs_normalization", False),
+        "critic_obs_normalization": critic.get("obs_normalization", False),
+    }
+    if policy["class_name"] == "GenPOActorCritic":
+        policy["critic_activation"] = critic["activation"]
+        policy.update({key: value for key, value in actor.items() if key not in RSL_RL5_MODEL_KEYS})
+    else:
+        if critic["activation"] != actor["activation"]:
+            raise ConfigError(
+                f"rsl_rl 3's ActorCritic has one activation; the actor uses '{actor['activation']}', the critic "
+                f"'{critic['activation']}'."
+            )
+        distribution = actor.get("distribution_cfg") or {}
+        policy["init_noise_std"] = distribution.get("init_std", 1.0)
+        policy["noise_std_type"] = distribution.get("std_type", "scalar")
+    cfg["policy"] = policy
+    cfg["algorithm"]["class_name"] = _rsl_rl3_class_name(cfg["algorithm"]["class_name"])
+    return cfg
+
+
+def _rsl_rl3_class_name(class_name: str) -> str:
+    """The rsl_rl 3 class name of an rsl_rl 5 class name of the table.
+
+    Raises:
+        ConfigError: If the class has no rsl_rl 3 counterpart.
+    """
+    if class_name not in RSL_RL3_CLASS_NAMES:
+        raise ConfigError(
+            f"'{class_name}' has no rsl_rl 3 counterpart. Valid classes: {', '.join(RSL_RL3_CLASS_NAMES)}."
+        )
+    return RSL_RL3_CLASS_NAMES[class_name]
 
 
 def parse_value(text: str):

@@ -13,14 +13,17 @@ import inspect
 import re
 from collections.abc import Iterator
 
-AGENT_SECTIONS = ("actor", "critic", "algorithm")
-"""Agent config sections whose keys rsl_rl passes as keyword arguments to the constructor of their ``class_name``."""
+from genpo_ext.versions import rsl_rl_generation
+
+AGENT_SECTIONS = ("actor", "critic", "policy", "algorithm")
+"""Agent config sections whose keys rsl_rl passes as keyword arguments to the constructor of their ``class_name``
+(``policy`` is rsl_rl 3's single actor-critic section, ``actor`` and ``critic`` rsl_rl 5's)."""
 
 RUNNER_SUPPLIED_ARGUMENTS = ("device", "multi_gpu_cfg")
 """Constructor arguments that rsl_rl's ``construct_algorithm`` sets itself, so a config cannot set them."""
 
-UNEXPECTED_KEYWORD = re.compile(r"got an unexpected keyword argument '(?P<key>\w+)'")
-"""Python's ``TypeError`` message for a keyword argument that a callable does not accept."""
+UNEXPECTED_KEYWORD = re.compile(r"(?:(?P<owner>\w+)\.__init__\(\) )?got an unexpected keyword argument '(?P<key>\w+)'")
+"""Python's ``TypeError`` message for a keyword argument that a callable (here: class ``owner``) does not accept."""
 
 
 class ConfigError(ValueError):
@@ -59,8 +62,6 @@ def unknown_key_error(error: TypeError, agent_cfg: dict) -> ConfigError | None:
         The error naming the section, the unknown key and the valid keys, or None when ``error`` is not about a key
         of one of :data:`AGENT_SECTIONS` (then it is not a config mistake).
     """
-    from rsl_rl.utils.utils import resolve_callable  # rsl_rl (and torch) only once there is an error to report
-
     match = UNEXPECTED_KEYWORD.search(str(error))
     if match is None:
         return None
@@ -69,12 +70,48 @@ def unknown_key_error(error: TypeError, agent_cfg: dict) -> ConfigError | None:
         section_cfg = agent_cfg.get(section)
         if not isinstance(section_cfg, dict) or key not in section_cfg:
             continue
-        valid_keys = constructor_keys(resolve_callable(section_cfg["class_name"]))
+        cls = section_class(section_cfg, error, match["owner"])
+        if cls is None:
+            return None
+        valid_keys = constructor_keys(cls)
         if key not in valid_keys:
-            return ConfigError(
-                f"Unknown key 'agent.{section}.{key}' for {section_cfg['class_name']}. Valid: {', '.join(valid_keys)}."
-            )
+            class_name = section_cfg.get("class_name", cls.__name__)
+            return ConfigError(f"Unknown key 'agent.{section}.{key}' for {class_name}. Valid: {', '.join(valid_keys)}.")
     return None
+
+
+def section_class(section_cfg: dict, error: TypeError, owner: str | None) -> type | None:
+    """Return the class a config section constructs, or None when neither the section nor the error names it.
+
+    rsl_rl 3's runner pops ``class_name`` from the section before constructing; then the class is the one whose
+    constructor the failing call ran (a subclass's ``__init__`` frame in the traceback, e.g. ``GenPO`` calling
+    ``PPO.__init__``), or else the ``owner`` that Python's message names.
+    """
+    if "class_name" in section_cfg:
+        return resolve_class_name(section_cfg["class_name"])
+    if owner is None:
+        return None
+    named = resolve_class_name(owner)
+    traceback, cls = error.__traceback__, named
+    while traceback is not None:
+        instance = traceback.tb_frame.f_locals.get("self")
+        if traceback.tb_frame.f_code.co_name == "__init__" and isinstance(instance, named):
+            cls = type(instance)
+        traceback = traceback.tb_next
+    return cls
+
+
+def resolve_class_name(class_name: str) -> type:
+    """Return the class a config's ``class_name`` names, resolved as the installed rsl_rl's runner resolves it."""
+    # rsl_rl (and torch) only once there is an error to report
+    if rsl_rl_generation() == 3:
+        # rsl_rl 3's runner evaluates class names in its own module
+        import rsl_rl.runners.on_policy_runner as runner_module
+
+        return getattr(runner_module, class_name)
+    from rsl_rl.utils.utils import resolve_callable
+
+    return resolve_callable(class_name)
 
 
 @contextlib.contextmanager

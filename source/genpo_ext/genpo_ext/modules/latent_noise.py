@@ -8,7 +8,7 @@ import torch.nn as nn
 from collections.abc import Mapping
 from typing import Any
 
-from rsl_rl.modules import MLP
+from genpo_ext.modules.networks import MLP
 
 NOISE_STD_TYPES = ("fixed", "scalar", "log", "state")
 """Parameterizations of the latent noise scale sigma (one value per action dimension, shared by both halves):

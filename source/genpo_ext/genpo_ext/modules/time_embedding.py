@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import torch
 import torch.nn as nn
-from rsl_rl.modules import MLP
+
+from genpo_ext.modules.networks import MLP
 
 MAX_PERIOD = 10000.0
 """Longest period of the sinusoidal features (the transformer convention)."""

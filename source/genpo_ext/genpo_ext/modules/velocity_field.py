@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from rsl_rl.modules import MLP
+
+from genpo_ext.modules.networks import MLP
 
 
 class VelocityField(nn.Module):

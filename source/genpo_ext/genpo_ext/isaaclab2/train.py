@@ -1,0 +1,140 @@
+"""IsaacLab 2.3 backend of ``scripts/train.py``: starts Isaac Sim with IsaacLab's ``AppLauncher``, then trains GenPO
+or the stock PPO baseline with rsl_rl 3's ``OnPolicyRunner``, as IsaacLab 2.3's own rsl_rl train script does.
+
+Run it through ``./isaaclab.sh -p scripts/train.py --task <IsaacLab 2.3 id> --headless`` in an IsaacLab 2.3 checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+
+from .launch import (
+    ALGORITHM_CFG_ENTRY_POINTS,
+    UnknownTaskError,
+    parse_args,
+    prepare_tasks,
+    resolve_task_id,
+    run_with_simulator,
+    run_with_task_config,
+)
+
+DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
+"""Folder, relative to the working directory, that holds the rsl_rl experiments (IsaacLab's layout)."""
+
+CHECKPOINT_PATTERN = r"model_.*\.pt"
+"""Regex of rsl_rl's checkpoint file names."""
+
+RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
+"""IsaacLab's run folder name format."""
+
+DEFAULT_VIDEO_LENGTH = 200
+"""Steps per recorded video (IsaacLab's default)."""
+
+DEFAULT_VIDEO_INTERVAL = 2000
+"""Steps between recorded videos (IsaacLab's default)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser; :func:`~.launch.parse_args` adds IsaacLab's ``AppLauncher`` options."""
+    parser = argparse.ArgumentParser(description="Train GenPO or stock PPO on an IsaacLab 2.3 task with rsl_rl 3.")
+    parser.add_argument("--task", required=True, help="IsaacLab 2.3 task id, e.g. Isaac-Ant-v0.")
+    parser.add_argument("--algo", choices=tuple(ALGORITHM_CFG_ENTRY_POINTS), default="genpo", help="Algorithm.")
+    parser.add_argument("--num_envs", type=int, default=None, help="Number of parallel environments.")
+    parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
+    parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
+    parser.add_argument("--log_dir", default=None, help="Exact folder for this run's logs and checkpoints.")
+    parser.add_argument("--resume", action="store_true", help="Resume training from a checkpoint.")
+    parser.add_argument("--load_run", default=None, help="Run folder (regex) to resume from; default: the latest.")
+    parser.add_argument("--checkpoint", default=None, help="Checkpoint file (regex) to resume from; default: latest.")
+    parser.add_argument("--video", action="store_true", help="Record videos during training (enables cameras).")
+    parser.add_argument("--video_length", type=int, default=DEFAULT_VIDEO_LENGTH, help="Steps per video.")
+    parser.add_argument("--video_interval", type=int, default=DEFAULT_VIDEO_INTERVAL, help="Steps between videos.")
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    """Train an agent on an IsaacLab 2.3 task.
+
+    Args:
+        argv: Command-line arguments; ``env.*`` / ``agent.*`` tokens are Hydra overrides.
+
+    Raises:
+        SystemExit: For an unknown task id or invalid arguments.
+    """
+    args, overrides = parse_args(build_parser(), argv)
+    if not args.resume and (args.load_run or args.checkpoint):
+        raise SystemExit("[ERROR] genpo_ext: --load_run and --checkpoint pick the checkpoint to resume: add --resume.")
+    # recording videos renders camera images
+    args.enable_cameras = args.enable_cameras or args.video
+    run_with_simulator(args, lambda simulation_app: train(args, overrides))
+
+
+def train(args: argparse.Namespace, overrides: list[str]) -> None:
+    """Train inside the running simulator (see :func:`main`)."""
+    try:
+        task_id = resolve_task_id(args.task, prepare_tasks())
+    except UnknownTaskError as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+
+    def run(env_cfg, agent_cfg) -> None:
+        import gymnasium as gym
+        from isaaclab.utils.io import dump_yaml
+        from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+        from isaaclab_tasks.utils import get_checkpoint_path
+        from rsl_rl.runners import OnPolicyRunner
+
+        agent_cfg.seed = agent_cfg.seed if args.seed is None else args.seed
+        agent_cfg.max_iterations = args.max_iterations or agent_cfg.max_iterations
+        env_cfg.scene.num_envs = args.num_envs or env_cfg.scene.num_envs
+        env_cfg.seed = agent_cfg.seed
+        # one --device moves simulation and agent
+        env_cfg.sim.device = agent_cfg.device = args.device
+        experiment_dir = os.path.abspath(os.path.join(DEFAULT_LOG_ROOT, agent_cfg.experiment_name))
+        log_dir = os.path.abspath(args.log_dir or os.path.join(experiment_dir, _run_folder_name(agent_cfg.run_name)))
+        resume_path = None
+        if args.resume:
+            resume_path = get_checkpoint_path(
+                experiment_dir, args.load_run or ".*", args.checkpoint or CHECKPOINT_PATTERN
+            )
+        env_cfg.log_dir = log_dir
+        print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({args.device}); run folder: {log_dir}")
+
+        env = gym.make(task_id, cfg=env_cfg, render_mode="rgb_array" if args.video else None)
+        if args.video:
+            env = gym.wrappers.RecordVideo(
+                env,
+                video_folder=os.path.join(log_dir, "videos", "train"),
+                step_trigger=lambda step: step % args.video_interval == 0,
+                video_length=args.video_length,
+                disable_logger=True,
+            )
+        env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+        try:
+            runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=log_dir, device=agent_cfg.device)
+            if resume_path is not None:
+                print(f"[INFO] genpo_ext: resuming from {resume_path}")
+                runner.load(resume_path)
+            dump_yaml(os.path.join(log_dir, "params", "env.yaml"), env_cfg)
+            dump_yaml(os.path.join(log_dir, "params", "agent.yaml"), agent_cfg)
+            runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
+        finally:
+            env.close()
+        _print_final_values(log_dir)
+
+    run_with_task_config(task_id, ALGORITHM_CFG_ENTRY_POINTS[args.algo], overrides, run)
+
+
+def _run_folder_name(run_name: str) -> str:
+    """IsaacLab's run folder name: the start time, then ``_<run_name>`` if one is set."""
+    timestamp = datetime.now().strftime(RUN_TIMESTAMP_FORMAT)
+    return f"{timestamp}_{run_name}" if run_name else timestamp
+
+
+def _print_final_values(log_dir: str) -> None:
+    """Print the last logged mean return and episode length of the run."""
+    from genpo_ext.isaaclab.learning_curve import final_values
+
+    finals = ", ".join(f"{label} {value:.2f}" for label, value in final_values(log_dir).items())
+    print(f"[INFO] genpo_ext: final {finals or 'values: no episode finished'}; logs in {log_dir}")
