@@ -115,6 +115,18 @@ def test_paper_tasks_carry_the_paper_hyperparameters(row):
         assert algorithm.num_mini_batches == stock_cfg.algorithm.num_mini_batches
 
 
+def test_latent_noise_settings_survive_isaaclabs_deprecation_handling():
+    """IsaacLab 3 deletes the legacy Gaussian noise fields of every model config before it trains, plays or exports;
+    the flow actor's fields of the same names must reach the actor."""
+    cfg = load_cfg("Isaac-Cartpole-Direct", GENPO_CFG_ENTRY_POINT)
+    cfg.actor.noise_std_type, cfg.actor.init_noise_std, cfg.device = "log", 0.5, "cpu"
+    with contextlib.redirect_stdout(io.StringIO()):
+        cfg = handle_deprecated_rsl_rl_cfg(cfg, RSL_RL_VERSION)
+        runner = OnPolicyRunner(FakeVecEnv(cfg.obs_groups), to_dict(cfg), log_dir=None, device="cpu")
+    assert (to_dict(cfg)["actor"]["noise_std_type"], to_dict(cfg)["actor"]["init_noise_std"]) == ("log", 0.5)
+    assert runner.alg.actor.flow.noise.noise_std_type == "log"
+
+
 def test_non_paper_task_keeps_the_stock_settings():
     stock = load_cfg("Isaac-Cartpole-Direct", STOCK_CFG_ENTRY_POINT)
     genpo = load_cfg("Isaac-Cartpole-Direct", GENPO_CFG_ENTRY_POINT)
