@@ -1,4 +1,5 @@
-"""List the IsaacLab tasks that carry the GenPO agent config (``--agent rsl_rl_genpo_cfg_entry_point``).
+"""List the IsaacLab tasks that carry the GenPO agent configs (``--agent rsl_rl_genpo_cfg_entry_point``, the paper's
+GenPO, or ``--agent rsl_rl_genpo_recommended_cfg_entry_point``, the recommended one; see ``genpo_ext/presets.py``).
 
 Examples:
     python scripts/list_envs.py

@@ -3,6 +3,7 @@
 Examples:
     python scripts/play.py --task Isaac-Cartpole-Direct --num_steps 600
     python scripts/play.py --task Isaac-Ant-Direct --algo ppo --log_dir logs/rsl_rl/ant_direct/2026-01-01_00-00-00
+    python scripts/play.py --task Isaac-Cartpole-Direct --algo genpo_recommended
     python scripts/play.py --task Isaac-Cartpole-Direct --video --video_length 200 --viz newton
 
 In an IsaacLab 2.3 installation (Isaac Sim 5.1, rsl_rl 3) the IsaacLab 2.3 backend plays, with IsaacLab's

@@ -3,6 +3,7 @@
 Examples:
     python scripts/train.py --task Isaac-Cartpole-Direct --algo genpo --device cpu
     python scripts/train.py --task HalfCheetah-v5 --algo ppo --seed 2
+    python scripts/train.py --task HalfCheetah-v5 --algo genpo_recommended
     python scripts/train.py --task HalfCheetah-v5 --logger wandb agent.wandb_project=genpo
     python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
     ./isaaclab.sh -p scripts/train.py --task Isaac-Velocity-Rough-H1-v0 --algo genpo
@@ -19,8 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-ALGORITHMS = ("genpo", "ppo")
-"""Algorithms selectable with ``--algo``: GenPO, or the task's stock rsl_rl PPO config (the baseline)."""
+from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
 LOGGERS = ("tensorboard", "wandb")
 """Log writers selectable with ``--logger``: rsl_rl's TensorBoard writer, or its W&B writer (which also writes
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser shared by every training backend."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, help="IsaacLab task id (IsaacLab 2 ids accepted) or gymnasium id.")
-    parser.add_argument("--algo", choices=ALGORITHMS, default="genpo", help="Algorithm to train (default: genpo).")
+    parser.add_argument("--algo", choices=ALGORITHMS, default=DEFAULT_ALGORITHM, help=algorithm_help())
     parser.add_argument("--num_envs", type=int, default=None, help="Number of parallel environments.")
     parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
     parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")

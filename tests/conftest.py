@@ -18,8 +18,9 @@ TESTS_ROOT = pathlib.Path(__file__).parent
 RSL_RL3_TESTS = ("rsl_rl3", "isaaclab2")
 """Test folders that need rsl_rl 3 (and, for ``isaaclab2``, IsaacLab 2.3's sources in the environment)."""
 
-SHARED_TESTS = ("core/test_coupled_flow.py", "core/test_activations.py")
-"""Tests of the flow and its activation, which both rsl_rl generations share: the rsl_rl 3 environment runs them too."""
+SHARED_TESTS = ("core/test_coupled_flow.py", "core/test_activations.py", "core/test_presets.py")
+"""Tests of the flow, its activation and the GenPO presets, which both rsl_rl generations share: the rsl_rl 3
+environment runs them too."""
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:

@@ -72,13 +72,23 @@ def test_env_steps_round_up_to_whole_iterations(tmp_path):
         ({"seeds": None}, "missing keys"),
         ({"seed": [1]}, "unknown keys"),
         ({"baseline": "sac"}, "baseline 'sac'"),
-        ({"algorithms": {"fast": {"algo": "sac"}}}, "must be one of genpo, ppo"),
+        ({"algorithms": {"fast": {"algo": "sac"}}}, "must be one of genpo, genpo_recommended, ppo"),
     ],
 )
 def test_invalid_specs_name_the_problem(tmp_path, changes, message):
     """Spec mistakes fail at load time with a message naming the fix."""
     with pytest.raises(ValueError, match=message):
         load_spec(write_spec(tmp_path, **changes))
+
+
+def test_every_algo_choice_is_a_valid_variant(tmp_path):
+    """A spec compares any of ``scripts/train.py``'s ``--algo`` choices, the recommended GenPO preset included."""
+    spec = load_spec(write_spec(tmp_path, algorithms=["ppo", "genpo", "genpo_recommended"]))
+    assert [(variant.label, variant.algo) for variant in spec.variants] == [
+        ("ppo", "ppo"),
+        ("genpo", "genpo"),
+        ("genpo_recommended", "genpo_recommended"),
+    ]
 
 
 def test_read_run_log_returns_the_logged_series(tmp_path):

@@ -6,9 +6,14 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from genpo_ext.gymnasium_backend import is_gymnasium_task
-from genpo_ext.gymnasium_backend.config import apply_overrides, deep_merge, load_task_cfg
+from genpo_ext.gymnasium_backend.config import AGENTS_TABLE, apply_overrides, deep_merge, load_task_cfg
+from genpo_ext.presets import GENPO_PRESETS
+
+TABLE_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Pendulum-v1")
+"""The table's tasks and one it does not list."""
 
 
 def test_is_gymnasium_task():
@@ -63,8 +68,30 @@ def test_task_entries_override_defaults_and_unknown_tasks_use_defaults():
 
 def test_unknown_algorithm_names_the_valid_ones():
     """A typo in the algorithm lists the valid choices."""
-    with pytest.raises(ValueError, match="ppo, genpo"):
+    with pytest.raises(ValueError, match="Valid: genpo, genpo_recommended, ppo."):
         load_task_cfg("HalfCheetah-v5", "trpo")
+
+
+@pytest.mark.parametrize("task", TABLE_TASKS)
+def test_genpo_stays_the_tables_paper_config(task):
+    """``genpo`` is exactly the defaults, the task's entry and the table's ``genpo`` section, nothing else."""
+    table = yaml.safe_load(AGENTS_TABLE.read_text())
+    expected = deep_merge(deep_merge(table["defaults"], table["tasks"].get(task, {})), table["genpo"])
+    assert load_task_cfg(task, "genpo") == (expected["env"], expected["agent"])
+
+
+@pytest.mark.parametrize("task", TABLE_TASKS)
+def test_genpo_recommended_is_genpo_with_the_presets_changes(task):
+    """``genpo_recommended`` changes exactly its preset's actor and algorithm keys of the ``genpo`` config."""
+    preset = GENPO_PRESETS["genpo_recommended"]
+    genpo_env, genpo = load_task_cfg(task, "genpo")
+    recommended_env, recommended = load_task_cfg(task, "genpo_recommended")
+    assert recommended_env == genpo_env
+    assert recommended["actor"] == {**genpo["actor"], **preset.actor}
+    assert recommended["algorithm"] == {**genpo["algorithm"], **preset.algorithm}
+    assert recommended != genpo, "the preset must change the paper's config"
+    unchanged = {key: value for key, value in genpo.items() if key not in ("actor", "algorithm")}
+    assert unchanged.items() <= recommended.items()
 
 
 def test_overrides_parse_values_and_reject_unknown_sections():

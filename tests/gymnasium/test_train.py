@@ -16,6 +16,7 @@ import yaml
 from genpo_ext.gymnasium_backend.errors import ConfigError
 from genpo_ext.gymnasium_backend.train import find_checkpoint
 from genpo_ext.gymnasium_backend.train import main as backend_main
+from genpo_ext.presets import GENPO_PRESETS
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
@@ -39,7 +40,7 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize("algo", ["ppo", "genpo"])
+@pytest.mark.parametrize("algo", ["ppo", "genpo", "genpo_recommended"])
 def test_train_writes_events_checkpoints_and_params(tmp_path, algo):
     """Training logs tensorboard events, saves checkpoints and records the resolved config with the overrides."""
     result = train(tmp_path, "--algo", algo, "env.num_workers=0", "agent.algorithm.learning_rate=5e-4")
@@ -50,8 +51,21 @@ def test_train_writes_events_checkpoints_and_params(tmp_path, algo):
     env_cfg = yaml.safe_load((tmp_path / "params" / "env.yaml").read_text())
     assert agent_cfg["algorithm"]["learning_rate"] == 5e-4
     assert agent_cfg["seed"] == 3 and env_cfg["num_envs"] == 4
-    expected_class = {"ppo": "PPO", "genpo": "genpo_ext.algorithms:GenPO"}[algo]
+    expected_class = "PPO" if algo == "ppo" else "genpo_ext.algorithms:GenPO"
     assert agent_cfg["algorithm"]["class_name"] == expected_class
+    if algo in GENPO_PRESETS:
+        preset = GENPO_PRESETS[algo]
+        assert preset.actor.items() <= agent_cfg["actor"].items()
+        assert preset.algorithm.items() <= agent_cfg["algorithm"].items()
+
+
+def test_unknown_algo_names_the_choices(tmp_path):
+    """A misspelt ``--algo`` stops the run before training, naming every choice."""
+    result = train(tmp_path, "--algo", "genpo_recomended")
+    assert result.returncode == 2
+    # Python versions differ in quoting the choices
+    message = result.stderr.replace("'", "")
+    assert "invalid choice: genpo_recomended (choose from genpo, genpo_recommended, ppo)" in message
 
 
 def test_bad_override_fails_with_a_message(tmp_path):

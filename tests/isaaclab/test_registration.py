@@ -22,19 +22,25 @@ from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry  # noqa: E402
 from rsl_rl.runners import OnPolicyRunner  # noqa: E402
 
 from genpo_ext.algorithms import GenPO  # noqa: E402
-from genpo_ext.isaaclab.agent_cfgs import UnsupportedAgentCfgError  # noqa: E402
-from genpo_ext.isaaclab.paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS  # noqa: E402
-from genpo_ext.isaaclab.registration import (  # noqa: E402
+from genpo_ext.isaaclab.agent_cfgs import UnsupportedAgentCfgError, derive_genpo_agent_cfg  # noqa: E402
+from genpo_ext.isaaclab.agent_keys import (  # noqa: E402
     GENPO_CFG_ENTRY_POINT,
-    GENPO_TASK_IDS,
+    GENPO_CFG_ENTRY_POINTS,
     STOCK_CFG_ENTRY_POINT,
 )
+from genpo_ext.isaaclab.paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS  # noqa: E402
+from genpo_ext.isaaclab.registration import GENPO_TASK_IDS  # noqa: E402
+from genpo_ext.isaaclab.rl_cfg import RslRlGenPOActorCfg, RslRlGenPOAlgorithmCfg  # noqa: E402
 from genpo_ext.models import GenPOActor  # noqa: E402
+from genpo_ext.presets import GENPO_PRESETS  # noqa: E402
 
 RSL_RL_VERSION = "5.5.1"
 PAPER_ROWS_IN_ISAACLAB3 = [row for row in PAPER_TASKS if row.isaaclab_task_id is not None]
 UNSUPPORTED_ACTORS = ("CNN", "RNN", "SharedEncoder", "TaskHeaded")
 """Stock actor types GenPO's MLP flow actor cannot replace."""
+RECOMMENDED_CFG_ENTRY_POINT = GENPO_CFG_ENTRY_POINTS["genpo_recommended"]
+PRESET_TASKS = ("Isaac-Cartpole-Direct", "Isaac-Ant", "Isaac-Reach-Franka")
+"""A plain task, a paper task and a task whose config is an IsaacLab preset family."""
 
 
 def load_cfg(task_id: str, key: str):
@@ -48,6 +54,13 @@ def runner_cfgs(cfg) -> list:
     if isinstance(cfg, PresetCfg):
         return [getattr(cfg, name) for name in vars(cfg) if not name.startswith("_")]
     return [cfg]
+
+
+def recommended_experiment_name(genpo_name: str | dict) -> str | dict:
+    """Return the ``genpo_recommended`` experiment name(s) of a GenPO experiment name or per-preset name dict."""
+    if isinstance(genpo_name, dict):
+        return {key: recommended_experiment_name(name) for key, name in genpo_name.items()}
+    return f"{genpo_name.removesuffix('_genpo')}_genpo_recommended"
 
 
 def same_setting(a, b) -> bool:
@@ -83,7 +96,47 @@ def test_every_stock_rsl_rl_task_carries_the_genpo_key():
     stock_tasks = sorted(task for task, spec in gym.registry.items() if STOCK_CFG_ENTRY_POINT in spec.kwargs)
     assert len(stock_tasks) > 50
     assert GENPO_TASK_IDS == stock_tasks
-    assert all(GENPO_CFG_ENTRY_POINT in gym.spec(task).kwargs for task in stock_tasks)
+    assert set(GENPO_CFG_ENTRY_POINTS.values()) == {GENPO_CFG_ENTRY_POINT, "rsl_rl_genpo_recommended_cfg_entry_point"}
+    assert all(set(GENPO_CFG_ENTRY_POINTS.values()) <= set(gym.spec(task).kwargs) for task in stock_tasks)
+
+
+def test_genpo_is_the_paper_derivation():
+    """``genpo`` is the stock config with the GenPO actor and algorithm at the config classes' paper defaults."""
+    stock = load_cfg("Isaac-Cartpole-Direct", STOCK_CFG_ENTRY_POINT)
+    expected = load_cfg("Isaac-Cartpole-Direct", STOCK_CFG_ENTRY_POINT)
+    expected.actor = RslRlGenPOActorCfg(
+        hidden_dims=stock.actor.hidden_dims, obs_normalization=stock.actor.obs_normalization
+    )
+    stock_algorithm = {key: value for key, value in to_dict(stock.algorithm).items() if key != "class_name"}
+    expected.algorithm = RslRlGenPOAlgorithmCfg(**stock_algorithm)
+    expected.experiment_name = f"{stock.experiment_name}_genpo"
+    assert to_dict(load_cfg("Isaac-Cartpole-Direct", GENPO_CFG_ENTRY_POINT)) == to_dict(expected)
+
+
+@pytest.mark.parametrize("task_id", PRESET_TASKS)
+def test_genpo_recommended_is_genpo_with_the_presets_changes(task_id):
+    preset = GENPO_PRESETS["genpo_recommended"]
+    keys = (GENPO_CFG_ENTRY_POINT, RECOMMENDED_CFG_ENTRY_POINT)
+    genpo, recommended = (runner_cfgs(load_cfg(task_id, key)) for key in keys)
+    for genpo_cfg, recommended_cfg in zip(genpo, recommended, strict=True):
+        expected, actual = to_dict(genpo_cfg), to_dict(recommended_cfg)
+        expected["actor"].update(preset.actor)
+        expected["algorithm"].update(preset.algorithm)
+        expected["experiment_name"] = recommended_experiment_name(expected["experiment_name"])
+        assert actual == expected
+        assert actual != to_dict(genpo_cfg), "the preset must change the paper's config"
+        recommended_cfg.device = "cpu"
+        with contextlib.redirect_stdout(io.StringIO()):
+            runner_cfg = handle_deprecated_rsl_rl_cfg(recommended_cfg, RSL_RL_VERSION)
+            runner = OnPolicyRunner(FakeVecEnv(runner_cfg.obs_groups), to_dict(runner_cfg), log_dir=None, device="cpu")
+        assert runner.alg.compression_coef == runner_cfg.algorithm.compression_coef
+        assert runner.alg.actor.flow.noise.noise_std_type == runner_cfg.actor.noise_std_type
+
+
+def test_unknown_genpo_preset_names_the_valid_ones():
+    stock = load_cfg("Isaac-Cartpole-Direct", STOCK_CFG_ENTRY_POINT)
+    with pytest.raises(ValueError, match="Unknown GenPO preset 'genpo_best'. Valid: genpo, genpo_recommended."):
+        derive_genpo_agent_cfg(stock, "Isaac-Cartpole-Direct", "genpo_best")
 
 
 @pytest.mark.parametrize("row", PAPER_ROWS_IN_ISAACLAB3, ids=lambda row: row.isaaclab_task_id)
@@ -115,6 +168,18 @@ def test_paper_tasks_carry_the_paper_hyperparameters(row):
         assert algorithm.num_mini_batches == stock_cfg.algorithm.num_mini_batches
 
 
+def test_latent_noise_settings_survive_isaaclabs_deprecation_handling():
+    """IsaacLab 3 deletes the legacy Gaussian noise fields of every model config before it trains, plays or exports;
+    the flow actor's fields of the same names must reach the actor."""
+    cfg = load_cfg("Isaac-Cartpole-Direct", GENPO_CFG_ENTRY_POINT)
+    cfg.actor.noise_std_type, cfg.actor.init_noise_std, cfg.device = "log", 0.5, "cpu"
+    with contextlib.redirect_stdout(io.StringIO()):
+        cfg = handle_deprecated_rsl_rl_cfg(cfg, RSL_RL_VERSION)
+        runner = OnPolicyRunner(FakeVecEnv(cfg.obs_groups), to_dict(cfg), log_dir=None, device="cpu")
+    assert (to_dict(cfg)["actor"]["noise_std_type"], to_dict(cfg)["actor"]["init_noise_std"]) == ("log", 0.5)
+    assert runner.alg.actor.flow.noise.noise_std_type == "log"
+
+
 def test_non_paper_task_keeps_the_stock_settings():
     stock = load_cfg("Isaac-Cartpole-Direct", STOCK_CFG_ENTRY_POINT)
     genpo = load_cfg("Isaac-Cartpole-Direct", GENPO_CFG_ENTRY_POINT)
@@ -132,6 +197,8 @@ def test_per_preset_experiment_names_all_get_the_suffix():
     names = load_cfg("Isaac-Reach-Franka", GENPO_CFG_ENTRY_POINT).experiment_name
     assert isinstance(names, PresetCfg)
     assert {names.default, names.hold} == {"reach_franka_genpo", "reach_franka_hold_genpo"}
+    names = load_cfg("Isaac-Reach-Franka", RECOMMENDED_CFG_ENTRY_POINT).experiment_name
+    assert {names.default, names.hold} == {"reach_franka_genpo_recommended", "reach_franka_hold_genpo_recommended"}
 
 
 @pytest.mark.parametrize("task_id", GENPO_TASK_IDS)

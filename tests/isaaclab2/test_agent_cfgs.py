@@ -9,10 +9,12 @@ from tensordict import TensorDict
 
 import gymnasium as gym
 
+from genpo_ext.isaaclab.agent_keys import GENPO_CFG_ENTRY_POINT, GENPO_CFG_ENTRY_POINTS, STOCK_CFG_ENTRY_POINT
 from genpo_ext.isaaclab.paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS
 from genpo_ext.isaaclab2.agent_cfgs import UnsupportedAgentCfgError
-from genpo_ext.isaaclab2.registration import GENPO_CFG_ENTRY_POINT, STOCK_CFG_ENTRY_POINT, load_stock_cfg
+from genpo_ext.isaaclab2.registration import load_stock_cfg
 from genpo_ext.models import GenPOActorCritic
+from genpo_ext.presets import GENPO_PRESETS, GenPOPreset
 
 STOCK_RSL_RL_TASKS_IN_ISAACLAB_2_3_2 = 96
 """Tasks of IsaacLab 2.3.2 with a stock rsl_rl config (counted in its sources; all of them carry the GenPO key)."""
@@ -21,10 +23,10 @@ RECURRENT_POLICY_TASK_MARKER = "GearAssembly"
 """IsaacLab 2.3.2's only rsl_rl tasks whose stock policy is recurrent, which GenPO's flow cannot replace."""
 
 
-def stock_and_genpo_cfg(task_id: str):
-    """The stock and the GenPO agent config of a task, as IsaacLab 2.3's config loading would build them."""
+def stock_and_genpo_cfg(task_id: str, agent_key: str = GENPO_CFG_ENTRY_POINT):
+    """The stock and a GenPO agent config of a task, as IsaacLab 2.3's config loading would build them."""
     kwargs = gym.spec(task_id).kwargs
-    return load_stock_cfg(kwargs[STOCK_CFG_ENTRY_POINT]), kwargs[GENPO_CFG_ENTRY_POINT]()
+    return load_stock_cfg(kwargs[STOCK_CFG_ENTRY_POINT]), kwargs[agent_key]()
 
 
 def rsl_rl_tasks() -> list[str]:
@@ -36,7 +38,9 @@ def test_every_stock_rsl_rl_task_carries_the_genpo_key(isaaclab2_task_ids: list[
     tasks = rsl_rl_tasks()
     assert len(tasks) == STOCK_RSL_RL_TASKS_IN_ISAACLAB_2_3_2
     assert all(task.endswith("-v0") for task in tasks)
-    assert all(GENPO_CFG_ENTRY_POINT in gym.spec(task).kwargs for task in tasks)
+    genpo_keys = set(GENPO_CFG_ENTRY_POINTS.values())
+    assert genpo_keys == {"rsl_rl_genpo_cfg_entry_point", "rsl_rl_genpo_recommended_cfg_entry_point"}
+    assert all(genpo_keys <= set(gym.spec(task).kwargs) for task in tasks)
 
 
 def test_every_derived_config_builds_a_genpo_policy_or_names_why_not(isaaclab2_task_ids: list[str]) -> None:
@@ -96,6 +100,61 @@ def test_other_tasks_keep_the_stock_networks_and_ppo_settings(isaaclab2_task_ids
     genpo_algorithm = genpo.algorithm.to_dict()
     assert all(genpo_algorithm[key] == value for key, value in stock_algorithm.items())
     assert stock.to_dict() == pristine, "deriving must leave the stock config unchanged"
+
+
+def test_genpo_is_the_paper_derivation(isaaclab2_task_ids: list[str]) -> None:
+    """``genpo`` is the stock config with the GenPO policy and algorithm at the config classes' paper defaults."""
+    from genpo_ext.isaaclab2.rl_cfg import RslRlGenPOActorCriticCfg, RslRlGenPOAlgorithmCfg
+
+    stock, genpo = stock_and_genpo_cfg("Isaac-Cartpole-Direct-v0")
+    expected = copy.deepcopy(stock)
+    expected.policy = RslRlGenPOActorCriticCfg(
+        actor_obs_normalization=stock.policy.actor_obs_normalization,
+        critic_obs_normalization=stock.policy.critic_obs_normalization,
+        actor_hidden_dims=stock.policy.actor_hidden_dims,
+        critic_hidden_dims=stock.policy.critic_hidden_dims,
+        critic_activation=stock.policy.activation,
+    )
+    stock_algorithm = {key: value for key, value in stock.algorithm.to_dict().items() if key != "class_name"}
+    expected.algorithm = RslRlGenPOAlgorithmCfg(**stock_algorithm)
+    expected.experiment_name = f"{stock.experiment_name}_genpo"
+    assert genpo.to_dict() == expected.to_dict()
+
+
+def test_genpo_recommended_is_genpo_with_the_presets_changes(isaaclab2_task_ids: list[str]) -> None:
+    preset = GENPO_PRESETS["genpo_recommended"]
+    recommended_key = GENPO_CFG_ENTRY_POINTS["genpo_recommended"]
+    checked = 0
+    for task in rsl_rl_tasks():
+        try:
+            _, genpo = stock_and_genpo_cfg(task)
+        except UnsupportedAgentCfgError:
+            continue
+        _, recommended = stock_and_genpo_cfg(task, recommended_key)
+        expected, actual = genpo.to_dict(), recommended.to_dict()
+        expected["policy"].update(preset.actor)
+        expected["algorithm"].update(preset.algorithm)
+        expected["experiment_name"] = f"{genpo.experiment_name.removesuffix('_genpo')}_genpo_recommended"
+        assert actual == expected, task
+        assert actual != genpo.to_dict(), "the preset must change the paper's config"
+        checked += 1
+    assert checked > 0
+    # the recommended config builds rsl_rl 3's GenPO policy
+    policy_cfg = {key: value for key, value in actual["policy"].items() if key != "class_name"}
+    obs = TensorDict({"policy": torch.zeros(2, 5)}, batch_size=[2])
+    GenPOActorCritic(obs, {"policy": ["policy"], "critic": ["policy"]}, 3, **policy_cfg)
+
+
+def test_presets_apply_actor_keys_to_the_policys_renamed_fields(isaaclab2_task_ids: list[str]) -> None:
+    from genpo_ext.isaaclab2.agent_cfgs import apply_genpo_preset
+
+    _, genpo = stock_and_genpo_cfg("Isaac-Cartpole-Direct-v0")
+    preset = GenPOPreset("test", "a test preset", actor={"hidden_dims": [4], "obs_normalization": True}, algorithm={})
+    apply_genpo_preset(genpo, preset)
+    assert (genpo.policy.actor_hidden_dims, genpo.policy.actor_obs_normalization) == ([4], True)
+    assert genpo.policy.critic_hidden_dims != [4]
+    with pytest.raises(ValueError, match="'algorithm.compression_cof' is not a field of RslRlGenPOAlgorithmCfg"):
+        apply_genpo_preset(genpo, GenPOPreset("test", "a typo", actor={}, algorithm={"compression_cof": 0.0}))
 
 
 def test_unsupported_stock_configs_are_refused_with_the_reason(isaaclab2_task_ids: list[str]) -> None:

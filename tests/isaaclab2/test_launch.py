@@ -44,6 +44,14 @@ def test_command_line_leaves_app_launcher_its_arguments(isaaclab2_task_ids: list
     assert ours and not ours & reserved
     args = module.build_parser().parse_args(["--task", "Isaac-Ant-v0"])
     assert args.algo == "genpo"
+    assert module.build_parser().parse_args(["--task", "Isaac-Ant-v0", "--algo", "genpo_recommended"]).algo
+
+
+@pytest.mark.parametrize("module", [train, play], ids=["train", "play"])
+def test_unknown_algo_names_the_choices(isaaclab2_task_ids: list[str], module, capsys) -> None:
+    with pytest.raises(SystemExit):
+        module.build_parser().parse_args(["--task", "Isaac-Ant-v0", "--algo", "genpo_best"])
+    assert "choose from genpo, genpo_recommended, ppo" in capsys.readouterr().err.replace("'", "")
 
 
 def test_task_ids_resolve_or_list_close_matches(isaaclab2_task_ids: list[str]) -> None:

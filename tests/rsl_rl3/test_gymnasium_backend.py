@@ -10,7 +10,8 @@ import subprocess
 import sys
 import yaml
 
-from genpo_ext.gymnasium_backend.config import load_task_cfg, to_rsl_rl3_agent_cfg
+from genpo_ext.gymnasium_backend.config import AGENTS_TABLE, deep_merge, load_task_cfg, to_rsl_rl3_agent_cfg
+from genpo_ext.presets import GENPO_PRESETS
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
@@ -30,6 +31,23 @@ def test_table_agents_become_rsl_rl3_policies_with_the_same_networks() -> None:
         assert genpo["policy"][key] == ppo["policy"][key]
     assert genpo["obs_groups"] == ppo["obs_groups"] == {"policy": ["policy"], "critic": ["policy"]}
     assert genpo["num_steps_per_env"] == ppo["num_steps_per_env"]
+
+
+@pytest.mark.parametrize("task", ["HalfCheetah-v5", "Ant-v5"])
+def test_genpo_recommended_translates_to_the_genpo_policy_with_the_presets_changes(task: str) -> None:
+    preset = GENPO_PRESETS["genpo_recommended"]
+    _, genpo = load_task_cfg(task, "genpo")
+    _, recommended = load_task_cfg(task, "genpo_recommended")
+    # the preset's actor keys are flow keys, which rsl_rl 3's GenPOActorCritic takes under the same names
+    assert recommended["policy"] == {**genpo["policy"], **preset.actor}
+    assert recommended["algorithm"] == {**genpo["algorithm"], **preset.algorithm}
+    assert recommended != genpo, "the preset must change the paper's config"
+    assert {k: v for k, v in recommended.items() if k not in ("policy", "algorithm")} == {
+        k: v for k, v in genpo.items() if k not in ("policy", "algorithm")
+    }
+    table = yaml.safe_load(AGENTS_TABLE.read_text())
+    paper = deep_merge(deep_merge(table["defaults"], table["tasks"].get(task, {})), table["genpo"])
+    assert genpo == to_rsl_rl3_agent_cfg(paper["agent"]), "genpo stays the table's paper config"
 
 
 def test_untranslatable_agents_fail_with_a_reason() -> None:
@@ -54,15 +72,18 @@ def train(tmp_path: pathlib.Path, algo: str, *overrides: str) -> subprocess.Comp
     return subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=tmp_path)
 
 
-@pytest.mark.parametrize("algo", ["genpo", "ppo"])
+@pytest.mark.parametrize("algo", ["genpo", "genpo_recommended", "ppo"])
 def test_train_script_trains_with_the_stock_rsl_rl3_runner(tmp_path: pathlib.Path, algo: str) -> None:
     result = train(tmp_path, algo, "agent.algorithm.learning_rate=5e-4")
     assert result.returncode == 0, result.stderr[-3000:]
     assert list(tmp_path.glob("events.out.tfevents.*")) and (tmp_path / "model_1.pt").is_file()
     agent_cfg = yaml.safe_load((tmp_path / "params" / "agent.yaml").read_text())
-    expected = {"genpo": ("GenPOActorCritic", "GenPO"), "ppo": ("ActorCritic", "PPO")}[algo]
+    expected = ("ActorCritic", "PPO") if algo == "ppo" else ("GenPOActorCritic", "GenPO")
     assert (agent_cfg["policy"]["class_name"], agent_cfg["algorithm"]["class_name"]) == expected
     assert agent_cfg["algorithm"]["learning_rate"] == 5e-4
+    if algo in GENPO_PRESETS:
+        assert GENPO_PRESETS[algo].actor.items() <= agent_cfg["policy"].items()
+        assert GENPO_PRESETS[algo].algorithm.items() <= agent_cfg["algorithm"].items()
 
 
 @pytest.mark.parametrize(

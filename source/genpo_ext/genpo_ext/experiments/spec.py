@@ -8,8 +8,7 @@ import pathlib
 
 import yaml
 
-ALGORITHMS = ("genpo", "ppo")
-"""Values ``--algo`` of ``scripts/train.py`` accepts."""
+from genpo_ext.presets import ALGORITHMS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,9 +16,9 @@ class Variant:
     """One algorithm configuration of a sweep."""
 
     label: str
-    """Name in plots, tables and run folders (e.g. ``genpo`` or ``genpo_p0.95``)."""
+    """Name in plots, tables and run folders (e.g. ``genpo``, ``genpo_recommended`` or ``genpo_p0.95``)."""
     algo: str
-    """``--algo`` passed to ``scripts/train.py``: one of :data:`ALGORITHMS`."""
+    """``--algo`` passed to ``scripts/train.py``: one of :data:`genpo_ext.presets.ALGORITHMS`."""
     overrides: tuple[str, ...] = ()
     """Extra ``env.*``/``agent.*`` tokens for this variant only."""
 

@@ -10,13 +10,11 @@ import pathlib
 import yaml
 
 from genpo_ext.gymnasium_backend.errors import ConfigError
+from genpo_ext.presets import ALGORITHMS, GENPO_PRESETS
 from genpo_ext.versions import rsl_rl_generation
 
 AGENTS_TABLE = pathlib.Path(__file__).with_name("agents.yaml")
 """The per-task env/agent config table."""
-
-ALGORITHMS = ("ppo", "genpo")
-"""``ppo``: the table's stock rsl_rl PPO agent; ``genpo``: the same agent with the table's ``genpo`` changes."""
 
 RSL_RL3_CLASS_NAMES = {
     "MLPModel": "ActorCritic",
@@ -47,15 +45,20 @@ def deep_merge(base: dict, update: dict) -> dict:
 def load_task_cfg(task: str, algo: str, table_path: pathlib.Path = AGENTS_TABLE) -> tuple[dict, dict]:
     """Return the ``(env_cfg, agent_cfg)`` dicts for ``task`` trained with ``algo``.
 
+    ``ppo`` is the table's stock rsl_rl PPO agent. A GenPO preset (:data:`genpo_ext.presets.GENPO_PRESETS`) is the
+    same agent with the table's ``genpo`` changes (the paper's GenPO), then the preset's actor and algorithm keys.
+
     Raises:
-        ConfigError: If ``algo`` is not one of :data:`ALGORITHMS`.
+        ConfigError: If ``algo`` is not one of :data:`genpo_ext.presets.ALGORITHMS`.
     """
     if algo not in ALGORITHMS:
         raise ConfigError(f"Unknown algorithm '{algo}'. Valid: {', '.join(ALGORITHMS)}.")
     table = yaml.safe_load(table_path.read_text())
     cfg = deep_merge(table["defaults"], table["tasks"].get(task, {}))
-    if algo == "genpo":
+    if algo in GENPO_PRESETS:
+        preset = GENPO_PRESETS[algo]
         cfg = deep_merge(cfg, table["genpo"])
+        cfg = deep_merge(cfg, {"agent": {"actor": dict(preset.actor), "algorithm": dict(preset.algorithm)}})
     agent_cfg = to_rsl_rl3_agent_cfg(cfg["agent"]) if rsl_rl_generation() == 3 else cfg["agent"]
     return cfg["env"], agent_cfg
 

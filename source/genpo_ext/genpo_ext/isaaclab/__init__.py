@@ -4,7 +4,8 @@
   :class:`RslRlGenPOAlgorithmCfg`).
 * :mod:`.paper_hyperparameters`: the paper's hyperparameter table, the single source of truth.
 * :mod:`.agent_cfgs`: derivation of a task's GenPO config from its stock PPO config.
-* :mod:`.registration`: the ``isaaclab.tasks`` entry point that adds ``rsl_rl_genpo_cfg_entry_point`` to every task.
+* :mod:`.agent_keys`: the agent key each ``--algo`` selects (``rsl_rl_<GenPO preset>_cfg_entry_point``, or stock).
+* :mod:`.registration`: the ``isaaclab.tasks`` entry point that adds the GenPO agent keys to every task.
 * :mod:`.task_aliases`: IsaacLab 2 task ids.
 * :mod:`.offline_assets`: the asset root for machines that cannot reach the asset server.
 * :mod:`.train`, :mod:`.play`, :mod:`.list_envs`: the backends of the scripts.

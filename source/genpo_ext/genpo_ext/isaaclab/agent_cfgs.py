@@ -14,11 +14,10 @@ from isaaclab_rl.rsl_rl import (
 from isaaclab_rl.rsl_rl.utils import is_missing
 from isaaclab_tasks.utils import PresetCfg
 
+from genpo_ext.presets import GENPO, GenPOPreset, apply_to_cfg, genpo_preset
+
 from .paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PaperTaskHyperparameters, paper_hyperparameters_for
 from .rl_cfg import RslRlGenPOActorCfg, RslRlGenPOAlgorithmCfg
-
-GENPO_EXPERIMENT_SUFFIX = "_genpo"
-"""Suffix appended to the stock experiment name, so GenPO and PPO runs of a task log to separate folders."""
 
 STOCK_RUNNER_CLASS_NAME = "OnPolicyRunner"
 """The only stock runner GenPO plugs into."""
@@ -32,56 +31,67 @@ class UnsupportedAgentCfgError(ValueError):
 
 
 def derive_genpo_agent_cfg(
-    stock_cfg: RslRlOnPolicyRunnerCfg | PresetCfg, task_id: str
+    stock_cfg: RslRlOnPolicyRunnerCfg | PresetCfg, task_id: str, preset_name: str = GENPO
 ) -> RslRlOnPolicyRunnerCfg | PresetCfg:
     """Return the GenPO agent config of a task, derived from its stock rsl_rl PPO config.
 
     Rollout length, network sizes, observation groups, iterations and every other runner setting stay the stock
     ones; the actor becomes the GenPO flow actor, the algorithm becomes GenPO and the experiment name gets the
-    ``_genpo`` suffix. The paper's tasks additionally get the paper's hyperparameters. A preset family (IsaacLab's
-    :class:`PresetCfg`) is derived member by member.
+    ``_<preset_name>`` suffix (``_genpo`` for the paper's GenPO). The paper's tasks additionally get the paper's
+    hyperparameters, and the GenPO preset's changes (:mod:`genpo_ext.presets`) come last. A preset family
+    (IsaacLab's :class:`PresetCfg`) is derived member by member.
 
     Args:
         stock_cfg: The task's stock rsl_rl config, left unchanged.
         task_id: IsaacLab 3 id of the task, used to look up the paper's hyperparameters.
+        preset_name: Name of the GenPO preset (not an IsaacLab preset); ``genpo`` is the paper's configuration.
 
     Returns:
         A new config of the same type.
 
     Raises:
         UnsupportedAgentCfgError: If the stock actor is not a plain MLP or the stock algorithm is not plain PPO.
+        ValueError: If ``preset_name`` is unknown, naming the valid GenPO presets.
     """
     if isinstance(stock_cfg, PresetCfg):
-        genpo_presets = copy.deepcopy(stock_cfg)
-        for field in dataclasses.fields(genpo_presets):
-            setattr(genpo_presets, field.name, derive_genpo_runner_cfg(getattr(stock_cfg, field.name), task_id))
-        return genpo_presets
-    return derive_genpo_runner_cfg(stock_cfg, task_id)
+        genpo_family = copy.deepcopy(stock_cfg)
+        for field in dataclasses.fields(genpo_family):
+            member = derive_genpo_runner_cfg(getattr(stock_cfg, field.name), task_id, preset_name)
+            setattr(genpo_family, field.name, member)
+        return genpo_family
+    return derive_genpo_runner_cfg(stock_cfg, task_id, preset_name)
 
 
-def derive_genpo_runner_cfg(stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str) -> RslRlOnPolicyRunnerCfg:
+def derive_genpo_runner_cfg(
+    stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str, preset_name: str = GENPO
+) -> RslRlOnPolicyRunnerCfg:
     """Return the GenPO runner config derived from one stock PPO runner config (see :func:`derive_genpo_agent_cfg`).
 
     Args:
         stock_cfg: The stock runner config, left unchanged.
         task_id: IsaacLab 3 id of the task.
+        preset_name: Name of the GenPO preset.
 
     Returns:
         A copy of the stock config with the GenPO actor and algorithm.
 
     Raises:
         UnsupportedAgentCfgError: If the stock config cannot be turned into a GenPO config.
+        ValueError: If ``preset_name`` is unknown.
     """
+    preset = genpo_preset(preset_name)
     _check_supported(stock_cfg, task_id)
     hidden_dims, obs_normalization = _stock_actor_layout(stock_cfg)
     # a plain deep copy: ``cfg.copy()`` re-runs ``__post_init__``, which some stock configs cannot run twice
     genpo_cfg = copy.deepcopy(stock_cfg)
     genpo_cfg.actor = RslRlGenPOActorCfg(hidden_dims=copy.deepcopy(hidden_dims), obs_normalization=obs_normalization)
     genpo_cfg.algorithm = RslRlGenPOAlgorithmCfg(**_ppo_settings(stock_cfg.algorithm))
-    genpo_cfg.experiment_name = _genpo_experiment_name(genpo_cfg.experiment_name)
+    genpo_cfg.experiment_name = _genpo_experiment_name(genpo_cfg.experiment_name, preset)
     paper = paper_hyperparameters_for(task_id)
     if paper is not None:
         _apply_paper_hyperparameters(genpo_cfg, paper)
+    apply_to_cfg(genpo_cfg.actor, preset.actor, "actor")
+    apply_to_cfg(genpo_cfg.algorithm, preset.algorithm, "algorithm")
     return genpo_cfg
 
 
@@ -112,13 +122,14 @@ def _stock_actor_layout(stock_cfg: RslRlOnPolicyRunnerCfg) -> tuple[list[int], b
     return stock_cfg.policy.actor_hidden_dims, stock_cfg.policy.actor_obs_normalization
 
 
-def _genpo_experiment_name(experiment_name: str | PresetCfg) -> str | PresetCfg:
-    """Return the experiment name with the GenPO suffix; of a per-preset name, every alternative gets the suffix."""
+def _genpo_experiment_name(experiment_name: str | PresetCfg, preset: GenPOPreset) -> str | PresetCfg:
+    """Return the experiment name with the suffix ``_<GenPO preset>``, so that PPO and every GenPO preset log to
+    separate folders; of a per-preset name (IsaacLab's :class:`PresetCfg`), every alternative gets the suffix."""
     if isinstance(experiment_name, PresetCfg):
         for field in dataclasses.fields(experiment_name):
-            setattr(experiment_name, field.name, _genpo_experiment_name(getattr(experiment_name, field.name)))
+            setattr(experiment_name, field.name, _genpo_experiment_name(getattr(experiment_name, field.name), preset))
         return experiment_name
-    return f"{experiment_name}{GENPO_EXPERIMENT_SUFFIX}"
+    return f"{experiment_name}_{preset.name}"
 
 
 def _ppo_settings(algorithm: RslRlPpoAlgorithmCfg) -> dict:

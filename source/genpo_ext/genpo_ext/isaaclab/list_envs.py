@@ -1,4 +1,4 @@
-"""Listing of the IsaacLab tasks that carry the GenPO agent config (backend of ``scripts/list_envs.py``)."""
+"""Listing of the IsaacLab tasks that carry the GenPO agent configs (backend of ``scripts/list_envs.py``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import argparse
 import contextlib
 import io
 
+from .agent_keys import GENPO_CFG_ENTRY_POINT, GENPO_CFG_ENTRY_POINTS
 from .launch import resolve_task
 from .paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser of ``scripts/list_envs.py``."""
-    parser = argparse.ArgumentParser(description="List the IsaacLab tasks that carry the GenPO agent config.")
+    parser = argparse.ArgumentParser(description="List the IsaacLab tasks that carry the GenPO agent configs.")
     parser.add_argument("--paper", action="store_true", help="Show only the GenPO paper's tasks and hyperparameters.")
     parser.add_argument(
         "--check", action="store_true", help="Derive every GenPO config and report the tasks GenPO cannot run."
@@ -21,16 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the tasks that carry the GenPO key (``rsl_rl_genpo_cfg_entry_point``)."""
+    """Print the tasks that carry the GenPO keys (``rsl_rl_<GenPO preset>_cfg_entry_point``)."""
     args = build_parser().parse_args(argv)
     if args.paper:
         print_paper_tasks()
         return
     # resolving any registered task prepares the asset root and registers the GenPO configs
     resolve_task("Isaac-Cartpole-Direct")
-    from .registration import GENPO_CFG_ENTRY_POINT, GENPO_TASK_IDS
+    from .registration import GENPO_TASK_IDS
 
-    print(f"{len(GENPO_TASK_IDS)} tasks carry '{GENPO_CFG_ENTRY_POINT}':")
+    print(f"{len(GENPO_TASK_IDS)} tasks carry {', '.join(map(repr, GENPO_CFG_ENTRY_POINTS.values()))}:")
     for task_id in GENPO_TASK_IDS:
         note = f"  -- {genpo_cfg_problem(task_id) or 'ok'}" if args.check else ""
         print(f"  {task_id}{note}")
@@ -41,7 +42,6 @@ def genpo_cfg_problem(task_id: str) -> str | None:
     from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
 
     from .agent_cfgs import UnsupportedAgentCfgError
-    from .registration import GENPO_CFG_ENTRY_POINT
 
     try:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -11,9 +11,12 @@ import argparse
 import os
 import re
 
+from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
+
 from . import offline_assets
+from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
-from .train import ALGORITHM_CFG_ENTRY_POINTS, CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, load_agent_cfg
+from .train import CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, load_agent_cfg
 
 EXPORT_FOLDER = "exported"
 """Folder, next to the checkpoint, that receives the exported policies."""
@@ -35,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(description="Play and export a GenPO or PPO checkpoint on an IsaacLab task.")
     parser.add_argument("--task", required=True, help="IsaacLab task id (IsaacLab 2 ids accepted).")
-    parser.add_argument("--algo", choices=tuple(ALGORITHM_CFG_ENTRY_POINTS), default="genpo", help="Trained algorithm.")
+    parser.add_argument(
+        "--algo",
+        choices=ALGORITHMS,
+        default=DEFAULT_ALGORITHM,
+        help=algorithm_help("Algorithm the checkpoint was trained with"),
+    )
     parser.add_argument("--num_envs", type=int, default=DEFAULT_NUM_ENVS, help="Number of parallel environments.")
     parser.add_argument("--seed", type=int, default=None, help="Environment seed (default: the agent config's).")
     parser.add_argument("--log_dir", default=None, help="Run folder to load from (default: the experiment's latest).")

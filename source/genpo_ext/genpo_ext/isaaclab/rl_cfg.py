@@ -25,6 +25,10 @@ GENPO_ACTOR_CLASS_NAME = "genpo_ext.models:GenPOActor"
 GENPO_ALGORITHM_CLASS_NAME = "genpo_ext.algorithms:GenPO"
 """rsl_rl class-name string of the GenPO algorithm."""
 
+LATENT_NOISE_FIELDS = ("noise_std_type", "init_noise_std")
+"""Fields of the flow actor that share their names with the Gaussian actor's legacy noise fields, which IsaacLab 3's
+``handle_deprecated_rsl_rl_cfg`` deletes from every model config before training, playing and exporting."""
+
 
 @configclass
 class RslRlGenPOActorCfg(RslRlMLPModelCfg):
@@ -75,6 +79,16 @@ class RslRlGenPOActorCfg(RslRlMLPModelCfg):
     compile_activation: Literal["auto", "always", "never"] = "auto"
     """When Mish runs as a compiled kernel (the same function, fused): ``"auto"`` on the CPU, where it was measured to
     help, ``"always"`` or ``"never"``. Defaults to ``"auto"``."""
+
+    def __delattr__(self, name: str) -> None:
+        """Delete an attribute, except the latent noise fields (:data:`LATENT_NOISE_FIELDS`).
+
+        IsaacLab 3 deletes the Gaussian actor's legacy ``noise_std_type`` and ``init_noise_std`` from every model
+        config; here they configure the flow's latent noise, and deleting them would silently train the paper's
+        fixed noise instead.
+        """
+        if name not in LATENT_NOISE_FIELDS:
+            super().__delattr__(name)
 
 
 @configclass

@@ -7,10 +7,8 @@ import argparse
 import os
 from datetime import datetime
 
+from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
-
-ALGORITHM_CFG_ENTRY_POINTS = {"genpo": "rsl_rl_genpo_cfg_entry_point", "ppo": "rsl_rl_cfg_entry_point"}
-"""Gym spec key of the agent config that each ``--algo`` selects."""
 
 DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
 """Folder, relative to the working directory, that holds IsaacLab's rsl_rl experiments."""

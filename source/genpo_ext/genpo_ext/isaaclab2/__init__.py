@@ -4,7 +4,8 @@
   and :class:`RslRlGenPOAlgorithmCfg`.
 * :mod:`.agent_cfgs`: derivation of a task's GenPO config from its stock PPO config (the paper's hyperparameters on
   the paper's tasks, from :mod:`genpo_ext.isaaclab.paper_hyperparameters`).
-* :mod:`.registration`: adds ``rsl_rl_genpo_cfg_entry_point`` to every registered task with a stock rsl_rl config.
+* :mod:`.registration`: adds the GenPO agent keys (``rsl_rl_genpo_cfg_entry_point``,
+  ``rsl_rl_genpo_recommended_cfg_entry_point``) to every registered task with a stock rsl_rl config.
 * :mod:`.train`, :mod:`.play`: the IsaacLab 2.3 backends of ``scripts/train.py`` and ``scripts/play.py``, which start
   Isaac Sim with IsaacLab's ``AppLauncher`` first.
 

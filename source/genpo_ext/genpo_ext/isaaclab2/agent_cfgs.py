@@ -8,11 +8,13 @@ import dataclasses
 from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlPpoActorCriticCfg, RslRlPpoAlgorithmCfg
 
 from genpo_ext.isaaclab.paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS, PaperTaskHyperparameters
+from genpo_ext.presets import GENPO, GenPOPreset, apply_to_cfg, genpo_preset
 
 from .rl_cfg import RslRlGenPOActorCriticCfg, RslRlGenPOAlgorithmCfg
 
-GENPO_EXPERIMENT_SUFFIX = "_genpo"
-"""Suffix appended to the stock experiment name, so GenPO and PPO runs of a task log to separate folders."""
+RSL_RL3_ACTOR_FIELDS = {"hidden_dims": "actor_hidden_dims", "obs_normalization": "actor_obs_normalization"}
+"""Field of :class:`RslRlGenPOActorCriticCfg` for each GenPO preset actor key that it names differently (it
+describes actor and critic in one policy config); every other actor key names its field."""
 
 STOCK_RUNNER_CLASS_NAME = "OnPolicyRunner"
 """The only stock runner GenPO plugs into."""
@@ -28,18 +30,22 @@ class UnsupportedAgentCfgError(ValueError):
     """Raised when a task's stock rsl_rl config cannot be turned into a GenPO config."""
 
 
-def derive_genpo_runner_cfg(stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str) -> RslRlOnPolicyRunnerCfg:
+def derive_genpo_runner_cfg(
+    stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str, preset_name: str = GENPO
+) -> RslRlOnPolicyRunnerCfg:
     """Return the GenPO agent config of an IsaacLab 2.3 task, derived from its stock rsl_rl PPO config.
 
     Rollout length, network sizes, observation normalization and groups, iterations and every other runner setting
     stay the stock ones; the policy becomes the GenPO actor-critic (the flow with the paper's defaults, the stock
     critic and its activation), the algorithm becomes GenPO with the stock PPO settings, and the experiment name
-    gets the ``_genpo`` suffix. The paper's tasks (and their ``-Play`` variants) additionally get the paper's
-    hyperparameters.
+    gets the ``_<preset_name>`` suffix (``_genpo`` for the paper's GenPO). The paper's tasks (and their ``-Play``
+    variants) additionally get the paper's hyperparameters, and the GenPO preset's changes
+    (:mod:`genpo_ext.presets`) come last.
 
     Args:
         stock_cfg: The task's stock rsl_rl config, left unchanged.
         task_id: IsaacLab 2.3 id of the task (``-v0``), used to look up the paper's hyperparameters.
+        preset_name: Name of the GenPO preset; ``genpo`` is the paper's configuration.
 
     Returns:
         A copy of the stock config with the GenPO policy and algorithm.
@@ -47,7 +53,9 @@ def derive_genpo_runner_cfg(stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str) -> 
     Raises:
         UnsupportedAgentCfgError: If the stock config does not use the on-policy runner, a plain MLP actor-critic and
             plain PPO without symmetry augmentation.
+        ValueError: If ``preset_name`` is unknown, naming the valid GenPO presets.
     """
+    preset = genpo_preset(preset_name)
     _check_supported(stock_cfg, task_id)
     stock_policy = stock_cfg.policy
     # a plain deep copy: ``cfg.copy()`` re-runs ``__post_init__``, which some stock configs cannot run twice
@@ -60,11 +68,23 @@ def derive_genpo_runner_cfg(stock_cfg: RslRlOnPolicyRunnerCfg, task_id: str) -> 
         critic_activation=stock_policy.activation,
     )
     genpo_cfg.algorithm = RslRlGenPOAlgorithmCfg(**_ppo_settings(stock_cfg.algorithm))
-    genpo_cfg.experiment_name = f"{stock_cfg.experiment_name}{GENPO_EXPERIMENT_SUFFIX}"
+    genpo_cfg.experiment_name = f"{stock_cfg.experiment_name}_{preset.name}"
     paper = paper_hyperparameters_for(task_id)
     if paper is not None:
         _apply_paper_hyperparameters(genpo_cfg, paper)
+    apply_genpo_preset(genpo_cfg, preset)
     return genpo_cfg
+
+
+def apply_genpo_preset(cfg: RslRlOnPolicyRunnerCfg, preset: GenPOPreset) -> None:
+    """Apply a GenPO preset's actor keys to the policy config (:data:`RSL_RL3_ACTOR_FIELDS` renames) and its
+    algorithm keys to the algorithm config of a derived GenPO config, in place.
+
+    Raises:
+        ValueError: If a preset key names no field of the config, naming the valid fields.
+    """
+    apply_to_cfg(cfg.policy, preset.actor, "actor", renamed=RSL_RL3_ACTOR_FIELDS)
+    apply_to_cfg(cfg.algorithm, preset.algorithm, "algorithm")
 
 
 def paper_hyperparameters_for(task_id: str) -> PaperTaskHyperparameters | None:

@@ -7,11 +7,6 @@ import difflib
 import sys
 from collections.abc import Callable, Iterable
 
-from .registration import GENPO_CFG_ENTRY_POINT, STOCK_CFG_ENTRY_POINT
-
-ALGORITHM_CFG_ENTRY_POINTS = {"genpo": GENPO_CFG_ENTRY_POINT, "ppo": STOCK_CFG_ENTRY_POINT}
-"""Gym spec key of the agent config that each ``--algo`` selects: GenPO, or the task's stock rsl_rl PPO config."""
-
 OVERRIDE_PREFIXES = ("env.", "agent.")
 """Prefixes of the Hydra overrides of the environment and agent configs (IsaacLab 2.3's ``hydra_task_config``)."""
 

@@ -12,8 +12,10 @@ import os
 import re
 from collections.abc import Callable
 
+from genpo_ext.isaaclab.agent_keys import ALGORITHM_CFG_ENTRY_POINTS
+from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
+
 from .launch import (
-    ALGORITHM_CFG_ENTRY_POINTS,
     UnknownTaskError,
     parse_args,
     prepare_tasks,
@@ -40,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser; :func:`~.launch.parse_args` adds IsaacLab's ``AppLauncher`` options."""
     parser = argparse.ArgumentParser(description="Play and export a GenPO or PPO checkpoint on an IsaacLab 2.3 task.")
     parser.add_argument("--task", required=True, help="IsaacLab 2.3 task id, e.g. Isaac-Ant-v0 (or its -Play- id).")
-    parser.add_argument("--algo", choices=tuple(ALGORITHM_CFG_ENTRY_POINTS), default="genpo", help="Trained algorithm.")
+    parser.add_argument(
+        "--algo",
+        choices=ALGORITHMS,
+        default=DEFAULT_ALGORITHM,
+        help=algorithm_help("Algorithm the checkpoint was trained with"),
+    )
     parser.add_argument("--num_envs", type=int, default=DEFAULT_NUM_ENVS, help="Number of parallel environments.")
     parser.add_argument("--seed", type=int, default=None, help="Environment seed (default: the agent config's).")
     parser.add_argument("--log_dir", default=None, help="Run folder to load from (default: the experiment's latest).")

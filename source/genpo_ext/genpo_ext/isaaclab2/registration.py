@@ -1,9 +1,10 @@
-"""Registration of the GenPO agent config on every IsaacLab 2.3 task that has a stock rsl_rl config.
+"""Registration of the GenPO agent configs on every IsaacLab 2.3 task that has a stock rsl_rl config.
 
-:func:`register_genpo_cfg_entry_points` adds the key :data:`GENPO_CFG_ENTRY_POINT` to the gym spec of every such
-task, so that IsaacLab 2.3's config loading (``load_cfg_from_registry``, ``hydra_task_config``) finds a GenPO config
-under it. Call it after ``import isaaclab_tasks``, which registers the tasks and needs a running simulator.
-IsaacLab itself is not modified, and importing this module imports no IsaacLab module.
+:func:`register_genpo_cfg_entry_points` adds one key per GenPO preset (as in IsaacLab 3:
+:data:`genpo_ext.isaaclab.agent_keys.GENPO_CFG_ENTRY_POINTS`) to the gym spec of every such task, so that IsaacLab
+2.3's config loading (``load_cfg_from_registry``, ``hydra_task_config``) finds a GenPO config under it. Call it after
+``import isaaclab_tasks``, which registers the tasks and needs a running simulator. IsaacLab itself is not modified,
+and importing this module imports no IsaacLab module.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
-STOCK_CFG_ENTRY_POINT = "rsl_rl_cfg_entry_point"
-"""Gym spec key of a task's stock rsl_rl PPO config."""
-
-GENPO_CFG_ENTRY_POINT = "rsl_rl_genpo_cfg_entry_point"
-"""Gym spec key of a task's GenPO config."""
+from genpo_ext.isaaclab.agent_keys import GENPO_CFG_ENTRY_POINTS, STOCK_CFG_ENTRY_POINT
 
 
-def make_genpo_cfg_entry_point(task_id: str, stock_entry_point: object) -> Callable[[], object]:
-    """Return the entry point that builds the GenPO config of a task from its stock config on demand.
+def make_genpo_cfg_entry_point(task_id: str, stock_entry_point: object, preset_name: str) -> Callable[[], object]:
+    """Return the entry point that builds a GenPO config of a task from its stock config on demand.
 
     Args:
         task_id: Registered IsaacLab 2.3 task id.
         stock_entry_point: The task's stock rsl_rl config entry point (see :func:`load_stock_cfg`).
+        preset_name: Name of the GenPO preset the config applies (:mod:`genpo_ext.presets`).
     """
 
     def genpo_cfg_entry_point() -> object:
@@ -34,9 +32,9 @@ def make_genpo_cfg_entry_point(task_id: str, stock_entry_point: object) -> Calla
         # IsaacLab's config modules may only be imported once the simulator runs: import them on demand
         from .agent_cfgs import derive_genpo_runner_cfg
 
-        return derive_genpo_runner_cfg(load_stock_cfg(stock_entry_point), task_id)
+        return derive_genpo_runner_cfg(load_stock_cfg(stock_entry_point), task_id, preset_name)
 
-    genpo_cfg_entry_point.__qualname__ = f"genpo_cfg_entry_point[{task_id}]"
+    genpo_cfg_entry_point.__qualname__ = f"{preset_name}_cfg_entry_point[{task_id}]"
     return genpo_cfg_entry_point
 
 
@@ -56,16 +54,17 @@ def load_stock_cfg(entry_point: object) -> object:
 
 
 def register_genpo_cfg_entry_points() -> list[str]:
-    """Add the GenPO key to every registered task with a stock rsl_rl config that lacks one.
+    """Add the key of every GenPO preset to every registered task with a stock rsl_rl config, where it is missing.
 
     Returns:
-        Ids of the tasks that carry the GenPO key, sorted.
+        Ids of the tasks that carry the GenPO keys, sorted.
     """
     task_ids = []
     for task_id, spec in gym.registry.items():
         stock_entry_point = spec.kwargs.get(STOCK_CFG_ENTRY_POINT)
         if stock_entry_point is None:
             continue
-        spec.kwargs.setdefault(GENPO_CFG_ENTRY_POINT, make_genpo_cfg_entry_point(task_id, stock_entry_point))
+        for preset_name, key in GENPO_CFG_ENTRY_POINTS.items():
+            spec.kwargs.setdefault(key, make_genpo_cfg_entry_point(task_id, stock_entry_point, preset_name))
         task_ids.append(task_id)
     return sorted(task_ids)

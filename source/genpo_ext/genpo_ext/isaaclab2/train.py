@@ -10,8 +10,10 @@ import argparse
 import os
 from datetime import datetime
 
+from genpo_ext.isaaclab.agent_keys import ALGORITHM_CFG_ENTRY_POINTS
+from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
+
 from .launch import (
-    ALGORITHM_CFG_ENTRY_POINTS,
     UnknownTaskError,
     parse_args,
     prepare_tasks,
@@ -40,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser; :func:`~.launch.parse_args` adds IsaacLab's ``AppLauncher`` options."""
     parser = argparse.ArgumentParser(description="Train GenPO or stock PPO on an IsaacLab 2.3 task with rsl_rl 3.")
     parser.add_argument("--task", required=True, help="IsaacLab 2.3 task id, e.g. Isaac-Ant-v0.")
-    parser.add_argument("--algo", choices=tuple(ALGORITHM_CFG_ENTRY_POINTS), default="genpo", help="Algorithm.")
+    parser.add_argument("--algo", choices=ALGORITHMS, default=DEFAULT_ALGORITHM, help=algorithm_help())
     parser.add_argument("--num_envs", type=int, default=None, help="Number of parallel environments.")
     parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
     parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
