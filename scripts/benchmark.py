@@ -24,7 +24,9 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import io
 import time
 import torch
 from collections.abc import Callable
@@ -226,7 +228,8 @@ def runner_cfg(hidden_dims: list[int], algo: str, **genpo_overrides) -> dict:
 def seconds_per_iteration(cfg: dict, obs_dim: int, action_dim: int, args: argparse.Namespace) -> float:
     """Median wall time of one stock-runner iteration (rollout + update) after a warm-up iteration."""
     env = SyntheticEnv(RUNNER_ROLLOUT["num_envs"], obs_dim, action_dim, device=args.device)
-    runner = OnPolicyRunner(env, copy.deepcopy(cfg), log_dir=None, device=args.device)
+    with contextlib.redirect_stdout(io.StringIO()):  # the runner prints its models
+        runner = OnPolicyRunner(env, copy.deepcopy(cfg), log_dir=None, device=args.device)
     runner.learn(num_learning_iterations=1)
     times = []
     for _ in range(args.iterations):
