@@ -13,15 +13,10 @@ from rsl_rl.models import MLPModel
 from rsl_rl.modules import EmpiricalNormalization, HiddenState
 from rsl_rl.utils import resolve_nn_activation, unpad_trajectories
 
+from genpo_ext.models.checks import checked_finite
 from genpo_ext.models.export import JitGenPOPolicy, OnnxGenPOPolicy
 from genpo_ext.modules import CoupledFlow, FlowCondition
 from genpo_ext.modules.latent_noise import check_noise_keys
-
-STD_PROBE_STATES = 64
-"""Number of recent observations on which :attr:`GenPOActor.output_std` estimates the action spread."""
-
-STD_PROBE_SAMPLES = 16
-"""Number of flow samples per observation for :attr:`GenPOActor.output_std`."""
 
 GAUSSIAN_ACTOR_KEY_PREFIXES = ("mlp.", "distribution.")
 """State-dict key prefixes of rsl_rl's Gaussian ``MLPModel`` actor, which a GenPO actor does not have."""
@@ -226,16 +221,13 @@ class GenPOActor(MLPModel):
     def output_std(self) -> torch.Tensor:
         """Per-dimension spread of environment actions given the state, averaged over recent observations.
 
-        Estimated from :data:`STD_PROBE_SAMPLES` flow samples on each of up to :data:`STD_PROBE_STATES` observations
-        of the last forward pass; the runner logs it as the policy's action std (``Policy/mean_std``). GenPO's
-        update logs the latent noise scale sigma beside it (``Loss/noise_std``).
+        Estimated from flow samples on the observations of the last forward pass
+        (:meth:`~genpo_ext.modules.CoupledFlow.env_action_std`); the runner logs it as the policy's action std
+        (``Policy/mean_std``). GenPO's update logs the latent noise scale sigma beside it (``Loss/noise_std``).
         """
-        with torch.no_grad():
-            if self._obs_latent is None:
-                return torch.zeros(self.action_dim)
-            probe = self._obs_latent[:STD_PROBE_STATES].repeat_interleave(STD_PROBE_SAMPLES, dim=0)
-            actions = self.flow.to_env_action(self.flow.sample(self.flow.condition(probe))[0])
-            return actions.view(-1, STD_PROBE_SAMPLES, self.action_dim).std(dim=1).mean(dim=0)
+        if self._obs_latent is None:
+            return torch.zeros(self.action_dim)
+        return self.flow.env_action_std(self._obs_latent)
 
     def as_jit(self) -> nn.Module:
         """Return the deterministic policy (observations -> env action) for TorchScript export."""
@@ -270,16 +262,5 @@ class GenPOActor(MLPModel):
         return self._condition
 
     def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
-        """Return ``values`` unchanged, raising if any entry is not finite.
-
-        Raises:
-            FloatingPointError: Naming the values, the operation and whether the observations were finite.
-        """
-        if not bool(torch.isfinite(values).all()):
-            num_bad = int((~torch.isfinite(values)).sum())
-            obs_finite = bool(torch.isfinite(self._obs_latent).all())
-            raise FloatingPointError(
-                f"GenPOActor: {num_bad} of {values.numel()} {name} are not finite after {origin} "
-                f"(observations finite: {obs_finite}). Check the environment's observations and the learning rate."
-            )
-        return values
+        """Return ``values`` unchanged, raising a ``FloatingPointError`` if any entry is not finite."""
+        return checked_finite(values, name, origin, self._obs_latent, type(self).__name__)

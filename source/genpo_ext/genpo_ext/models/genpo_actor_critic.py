@@ -10,15 +10,10 @@ from typing import Any, NoReturn
 
 from rsl_rl.networks import MLP, EmpiricalNormalization
 
+from genpo_ext.models.checks import checked_finite
 from genpo_ext.models.export import JitGenPOPolicy
 from genpo_ext.modules import CoupledFlow, FlowCondition
 from genpo_ext.modules.latent_noise import check_noise_keys
-
-STD_PROBE_STATES = 64
-"""Number of recent observations on which :attr:`GenPOActorCritic.action_std` estimates the action spread."""
-
-STD_PROBE_SAMPLES = 16
-"""Number of flow samples per observation for :attr:`GenPOActorCritic.action_std`."""
 
 GAUSSIAN_NOISE_KEYS = ("std", "log_std")
 """State-dict keys of the action noise of rsl_rl 3's Gaussian ``ActorCritic``, which a GenPO actor-critic lacks."""
@@ -250,15 +245,12 @@ class GenPOActorCritic(nn.Module):
     def action_std(self) -> torch.Tensor:
         """Per-dimension spread of environment actions given the state, averaged over recent observations.
 
-        Estimated from :data:`STD_PROBE_SAMPLES` flow samples on each of up to :data:`STD_PROBE_STATES` observations
-        of the last :meth:`act` or :meth:`condition_on`; rsl_rl 3's runner logs its mean as the action noise std.
+        Estimated from flow samples on the observations of the last :meth:`act` or :meth:`condition_on`
+        (:meth:`~genpo_ext.modules.CoupledFlow.env_action_std`); rsl_rl 3's runner logs its mean as the action std.
         """
-        with torch.no_grad():
-            if self._actor_obs is None:
-                return torch.zeros(self.num_actions)
-            probe = self._actor_obs[:STD_PROBE_STATES].repeat_interleave(STD_PROBE_SAMPLES, dim=0)
-            actions = self.flow.to_env_action(self.flow.sample(self.flow.condition(probe))[0])
-            return actions.view(-1, STD_PROBE_SAMPLES, self.num_actions).std(dim=1).mean(dim=0)
+        if self._actor_obs is None:
+            return torch.zeros(self.num_actions)
+        return self.flow.env_action_std(self._actor_obs)
 
     def get_actor_obs(self, obs: TensorDict) -> torch.Tensor:
         """Concatenate the observation groups of the ``"policy"`` set."""
@@ -321,16 +313,5 @@ class GenPOActorCritic(nn.Module):
         return dim
 
     def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
-        """Return ``values`` unchanged, raising if any entry is not finite.
-
-        Raises:
-            FloatingPointError: Naming the values, the operation and whether the observations were finite.
-        """
-        if not bool(torch.isfinite(values).all()):
-            num_bad = int((~torch.isfinite(values)).sum())
-            obs_finite = bool(torch.isfinite(self._actor_obs).all())
-            raise FloatingPointError(
-                f"GenPOActorCritic: {num_bad} of {values.numel()} {name} are not finite after {origin} "
-                f"(observations finite: {obs_finite}). Check the environment's observations and the learning rate."
-            )
-        return values
+        """Return ``values`` unchanged, raising a ``FloatingPointError`` if any entry is not finite."""
+        return checked_finite(values, name, origin, self._actor_obs, type(self).__name__)

@@ -13,6 +13,13 @@ from genpo_ext.modules.time_embedding import TimeEncoder
 from genpo_ext.modules.velocity_field import VelocityField
 
 
+STD_PROBE_STATES = 64
+"""Number of observations on which :meth:`CoupledFlow.env_action_std` estimates the action spread."""
+
+STD_PROBE_SAMPLES = 16
+"""Number of flow samples per observation for :meth:`CoupledFlow.env_action_std`."""
+
+
 class FlowCondition(NamedTuple):
     """Everything of the flow that depends on the observations but not on the latent, computed once per batch.
 
@@ -181,6 +188,17 @@ class CoupledFlow(nn.Module):
         if condition.noise_log_std is None:
             return condition.step_terms.new_ones(1, self.action_dim)
         return condition.noise_log_std.exp()
+
+    @torch.no_grad()
+    def env_action_std(self, obs: torch.Tensor) -> torch.Tensor:
+        """Per-dimension spread of environment actions given the state, averaged over observations: shape ``(d,)``.
+
+        Estimated from :data:`STD_PROBE_SAMPLES` samples on each of the first :data:`STD_PROBE_STATES` observations
+        (the flow has no closed-form action variance); the runners log it as the policy's action std.
+        """
+        probe = obs[:STD_PROBE_STATES].repeat_interleave(STD_PROBE_SAMPLES, dim=0)
+        actions = self.to_env_action(self.sample(self.condition(probe))[0])
+        return actions.view(-1, STD_PROBE_SAMPLES, self.action_dim).std(dim=1).mean(dim=0)
 
     def deterministic_output(self, obs: torch.Tensor) -> torch.Tensor:
         """Push the zero latent (the mode of the base distribution) through the flow; shape ``(B, 2 d)``."""
