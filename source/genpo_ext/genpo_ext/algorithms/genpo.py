@@ -10,7 +10,7 @@ from rsl_rl.algorithms import PPO
 from rsl_rl.models import MLPModel
 from rsl_rl.storage import RolloutStorage
 
-from genpo_ext.algorithms.genpo_loss import GenPOLoss, validate_genpo_options
+from genpo_ext.algorithms.genpo_loss import ADVANTAGE_NORMALIZATION_EPS, GenPOLoss, validate_genpo_options
 from genpo_ext.models import GenPOActor
 
 LOSS_KEYS = ("value", "surrogate", "entropy", "cross_entropy", "compression", "noise_std", "kl")
@@ -73,12 +73,9 @@ class GenPO(GenPOLoss, PPO):
             ValueError: For an unknown option, a value outside its range, symmetry augmentation, mixed precision, a
                 recurrent critic or an actor that is not a flow actor.
         """
-        validate_genpo_options(compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator)
-        if kwargs.get("symmetry_cfg"):
-            raise ValueError(
-                "GenPO does not support symmetry augmentation: it would mirror the flow's 2d latent as if it were an "
-                "action. Remove 'symmetry_cfg' from the algorithm config."
-            )
+        validate_genpo_options(
+            compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator, kwargs
+        )
         if kwargs.get("use_mixed_precision"):
             raise ValueError(
                 "GenPO does not support bf16 mixed precision: it breaks the exact inversion that the likelihood "
@@ -121,7 +118,7 @@ class GenPO(GenPOLoss, PPO):
         for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
             advantages = batch.advantages.squeeze(-1)
             if self.normalize_advantage_per_mini_batch:
-                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+                advantages = (advantages - advantages.mean()) / (advantages.std() + ADVANTAGE_NORMALIZATION_EPS)
 
             condition = self.actor.condition_on(batch.observations)
             log_prob = self.actor.get_output_log_prob(batch.actions)

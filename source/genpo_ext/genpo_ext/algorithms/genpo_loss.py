@@ -19,6 +19,9 @@ ENTROPY_TERMS = ("paper", "exact")
 ``exact``, the flow's closed-form entropy ``H(N(0, diag sigma^2)) + 2 N d log p`` (a gradient only for learned
 sigma)."""
 
+ADVANTAGE_NORMALIZATION_EPS = 1e-8
+"""Added to the advantages' std when they are normalized per minibatch (rsl_rl's value)."""
+
 LEARNING_RATE_BOUNDS = (1e-5, 1e-2)
 """Range of the adaptive learning rate (rsl_rl's PPO bounds)."""
 
@@ -32,12 +35,27 @@ def validate_genpo_options(
     compression_batch_fraction: float,
     entropy_term: str,
     kl_estimator: str,
+    ppo_kwargs: dict,
 ) -> None:
-    """Check GenPO's own algorithm options.
+    """Check GenPO's own algorithm options and the PPO options it cannot honour.
+
+    Args:
+        compression_coef: Weight of the compression loss.
+        compression_loss: One of :data:`COMPRESSION_LOSSES`.
+        compression_batch_fraction: Fraction of each minibatch that feeds the compression loss.
+        entropy_term: One of :data:`ENTROPY_TERMS`.
+        kl_estimator: A key of :data:`~genpo_ext.algorithms.kl_estimators.KL_ESTIMATORS`.
+        ppo_kwargs: The keyword arguments passed on to rsl_rl's ``PPO``.
 
     Raises:
-        ValueError: For an unknown option or a value outside its range, naming the valid ones.
+        ValueError: For an unknown option, a value outside its range (naming the valid ones) or symmetry
+            augmentation.
     """
+    if ppo_kwargs.get("symmetry_cfg"):
+        raise ValueError(
+            "GenPO does not support symmetry augmentation: it would mirror the flow's 2d latent as if it were an "
+            "action. Remove 'symmetry_cfg' from the algorithm config."
+        )
     if compression_loss not in COMPRESSION_LOSSES:
         raise ValueError(f"Unknown compression_loss '{compression_loss}'. Valid options: {list(COMPRESSION_LOSSES)}.")
     if entropy_term not in ENTROPY_TERMS:
@@ -77,8 +95,7 @@ class GenPOLoss:
         entropy_term: str,
         kl_estimator: str,
     ) -> None:
-        """Validate and store GenPO's options (see :func:`validate_genpo_options`)."""
-        validate_genpo_options(compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator)
+        """Store GenPO's options, checked before by :func:`validate_genpo_options`."""
         self.compression_coef = compression_coef
         self.compression_loss = compression_loss
         self.compression_batch_fraction = compression_batch_fraction

@@ -8,11 +8,8 @@ from tensordict import TensorDict
 
 from rsl_rl.algorithms import PPO
 
-from genpo_ext.algorithms.genpo_loss import GenPOLoss, validate_genpo_options
+from genpo_ext.algorithms.genpo_loss import ADVANTAGE_NORMALIZATION_EPS, GenPOLoss, validate_genpo_options
 from genpo_ext.models import GenPOActorCritic
-
-ADVANTAGE_NORMALIZATION_EPS = 1e-8
-"""Added to the advantages' std when they are normalized per minibatch (rsl_rl's value)."""
 
 
 class GenPO(GenPOLoss, PPO):
@@ -67,12 +64,7 @@ class GenPO(GenPOLoss, PPO):
                 not a GenPO actor-critic.
         """
         options = (compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator)
-        validate_genpo_options(*options)
-        if kwargs.get("symmetry_cfg"):
-            raise ValueError(
-                "GenPO does not support symmetry augmentation: it would mirror the flow's 2d latent as if it were an "
-                "action. Remove 'symmetry_cfg' from the algorithm config."
-            )
+        validate_genpo_options(*options, kwargs)
         if not isinstance(policy, GenPOActorCritic):
             raise ValueError(
                 f"GenPO needs a flow policy (class_name 'GenPOActorCritic'), got {type(policy).__name__}. "
