@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import subprocess
 import sys
 
@@ -17,6 +18,9 @@ from genpo_ext.presets import (
     apply_to_cfg,
     genpo_preset,
 )
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
+"""Root of the repository, where the comparison specs live."""
 
 
 @dataclasses.dataclass
@@ -67,3 +71,16 @@ def test_import_loads_no_third_party_package():
     code = "import sys, genpo_ext.presets; print(sorted({'torch', 'yaml', 'rsl_rl', 'isaaclab'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("task", ["halfcheetah", "ant", "hopper"])
+def test_the_learned_noise_study_measures_the_recommended_preset(task):
+    """The study's recommended row must be exactly the configuration ``--algo genpo_recommended`` ships."""
+    from genpo_ext.experiments.spec import load_spec
+
+    spec = load_spec(REPOSITORY / "config" / f"study_noise_{task}.yaml")
+    recommended = GENPO_PRESETS["genpo_recommended"]
+    expected = {f"agent.actor.{key}={value}" for key, value in recommended.actor.items()}
+    expected |= {f"agent.algorithm.{key}={value}" for key, value in recommended.algorithm.items()}
+    (variant,) = [variant for variant in spec.variants if variant.label != spec.baseline]
+    assert (variant.algo, set(variant.overrides)) == ("genpo", expected)
