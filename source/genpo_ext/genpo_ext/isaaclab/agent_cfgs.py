@@ -16,7 +16,13 @@ from isaaclab_tasks.utils import PresetCfg
 
 from genpo_ext.presets import GENPO, GenPOPreset, apply_to_cfg, genpo_preset
 
-from .paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PaperTaskHyperparameters, paper_hyperparameters_for
+from .paper_hyperparameters import (
+    PAPER_SHARED_HYPERPARAMETERS,
+    PaperTaskHyperparameters,
+    paper_actor_settings,
+    paper_algorithm_settings,
+    paper_hyperparameters_for,
+)
 from .rl_cfg import RslRlGenPOActorCfg, RslRlGenPOAlgorithmCfg
 
 STOCK_RUNNER_CLASS_NAME = "OnPolicyRunner"
@@ -143,22 +149,7 @@ def _ppo_settings(algorithm: RslRlPpoAlgorithmCfg) -> dict:
 
 def _apply_paper_hyperparameters(cfg: RslRlOnPolicyRunnerCfg, paper: PaperTaskHyperparameters) -> None:
     """Overwrite a derived GenPO config with the paper's shared and per-task hyperparameters."""
-    shared = PAPER_SHARED_HYPERPARAMETERS
-    cfg.actor.hidden_dims = list(paper.hidden_dims)
-    cfg.actor.activation = shared.activation
-    cfg.actor.num_flow_steps = shared.num_flow_steps
-    cfg.actor.mixing_coef = shared.mixing_coef
-    cfg.actor.time_embed_dim = paper.time_embed_dim
-    cfg.actor.time_hidden_dims = list(paper.time_hidden_dims)
+    apply_to_cfg(cfg.actor, paper_actor_settings(paper), "actor")
     cfg.critic.hidden_dims = list(paper.hidden_dims)
-    cfg.critic.activation = shared.activation
-    algorithm = cfg.algorithm
-    algorithm.learning_rate = paper.learning_rate
-    algorithm.gamma = paper.gamma
-    algorithm.entropy_coef = paper.entropy_coef
-    algorithm.lam = shared.lam
-    algorithm.clip_param = shared.clip_param
-    algorithm.value_loss_coef = shared.value_loss_coef
-    algorithm.max_grad_norm = shared.max_grad_norm
-    algorithm.desired_kl = shared.desired_kl
-    algorithm.compression_coef = shared.compression_coef
+    cfg.critic.activation = PAPER_SHARED_HYPERPARAMETERS.activation
+    apply_to_cfg(cfg.algorithm, paper_algorithm_settings(paper), "algorithm")

@@ -121,3 +121,40 @@ def paper_hyperparameters_for(isaaclab_task_id: str) -> PaperTaskHyperparameters
         if row.isaaclab_task_id == isaaclab_task_id:
             return row
     return None
+
+
+def paper_actor_settings(paper: PaperTaskHyperparameters) -> dict:
+    """Return the flow actor's keys and values for a paper task (names of the rsl_rl 5 ``GenPOActor``).
+
+    Args:
+        paper: The task's row of :data:`PAPER_TASKS`.
+    """
+    shared = PAPER_SHARED_HYPERPARAMETERS
+    return {
+        "hidden_dims": list(paper.hidden_dims),
+        "activation": shared.activation,
+        "num_flow_steps": shared.num_flow_steps,
+        "mixing_coef": shared.mixing_coef,
+        "time_embed_dim": paper.time_embed_dim,
+        "time_hidden_dims": list(paper.time_hidden_dims),
+    }
+
+
+def paper_algorithm_settings(paper: PaperTaskHyperparameters) -> dict:
+    """Return the GenPO algorithm's keys and values for a paper task (the shared values and the task's row).
+
+    Args:
+        paper: The task's row of :data:`PAPER_TASKS`.
+    """
+    shared = PAPER_SHARED_HYPERPARAMETERS
+    return {
+        "learning_rate": paper.learning_rate,
+        "gamma": paper.gamma,
+        "entropy_coef": paper.entropy_coef,
+        "lam": shared.lam,
+        "clip_param": shared.clip_param,
+        "value_loss_coef": shared.value_loss_coef,
+        "max_grad_norm": shared.max_grad_norm,
+        "desired_kl": shared.desired_kl,
+        "compression_coef": shared.compression_coef,
+    }

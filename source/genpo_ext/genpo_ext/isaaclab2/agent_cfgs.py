@@ -7,7 +7,13 @@ import dataclasses
 
 from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlPpoActorCriticCfg, RslRlPpoAlgorithmCfg
 
-from genpo_ext.isaaclab.paper_hyperparameters import PAPER_SHARED_HYPERPARAMETERS, PAPER_TASKS, PaperTaskHyperparameters
+from genpo_ext.isaaclab.paper_hyperparameters import (
+    PAPER_SHARED_HYPERPARAMETERS,
+    PAPER_TASKS,
+    PaperTaskHyperparameters,
+    paper_actor_settings,
+    paper_algorithm_settings,
+)
 from genpo_ext.presets import GENPO, GenPOPreset, apply_to_cfg, genpo_preset
 
 from .rl_cfg import RslRlGenPOActorCriticCfg, RslRlGenPOAlgorithmCfg
@@ -132,23 +138,7 @@ def _ppo_settings(algorithm: RslRlPpoAlgorithmCfg) -> dict:
 
 def _apply_paper_hyperparameters(cfg: RslRlOnPolicyRunnerCfg, paper: PaperTaskHyperparameters) -> None:
     """Overwrite a derived GenPO config with the paper's shared and per-task hyperparameters."""
-    shared = PAPER_SHARED_HYPERPARAMETERS
-    policy = cfg.policy
-    policy.actor_hidden_dims = list(paper.hidden_dims)
-    policy.critic_hidden_dims = list(paper.hidden_dims)
-    policy.activation = shared.activation
-    policy.critic_activation = shared.activation
-    policy.num_flow_steps = shared.num_flow_steps
-    policy.mixing_coef = shared.mixing_coef
-    policy.time_embed_dim = paper.time_embed_dim
-    policy.time_hidden_dims = list(paper.time_hidden_dims)
-    algorithm = cfg.algorithm
-    algorithm.learning_rate = paper.learning_rate
-    algorithm.gamma = paper.gamma
-    algorithm.entropy_coef = paper.entropy_coef
-    algorithm.lam = shared.lam
-    algorithm.clip_param = shared.clip_param
-    algorithm.value_loss_coef = shared.value_loss_coef
-    algorithm.max_grad_norm = shared.max_grad_norm
-    algorithm.desired_kl = shared.desired_kl
-    algorithm.compression_coef = shared.compression_coef
+    apply_to_cfg(cfg.policy, paper_actor_settings(paper), "actor", renamed=RSL_RL3_ACTOR_FIELDS)
+    cfg.policy.critic_hidden_dims = list(paper.hidden_dims)
+    cfg.policy.critic_activation = PAPER_SHARED_HYPERPARAMETERS.activation
+    apply_to_cfg(cfg.algorithm, paper_algorithm_settings(paper), "algorithm")
