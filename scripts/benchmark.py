@@ -12,9 +12,9 @@ Three tables, each measured side by side on the same device:
    ``2 N`` forward, plus their backward) bare velocity-network evaluations the method needs, and against
    rsl_rl's Gaussian actor of the same sizes (optionally also against the paper code's per-sample Jacobian).
 3. **Whole iterations** through the stock ``OnPolicyRunner`` on a synthetic environment of the paper's sizes
-   (rollout + returns + update, critic included): GenPO at paper defaults, GenPO with
-   ``compression_batch_fraction=0.25`` and with ELU, against stock PPO; the ratio is GenPO's time per iteration
-   over PPO's.
+   (rollout + returns + update, critic included): GenPO at paper defaults, with ``compression_batch_fraction=0.25``,
+   with ELU, without compression and in the recommended configuration, against stock PPO; the ratio is GenPO's time
+   per iteration over PPO's.
 
 Example:
     python scripts/benchmark.py --threads 1 --sizes ant
@@ -40,6 +40,7 @@ from rsl_rl.runners import OnPolicyRunner
 from genpo_ext.experiments.synthetic_env import SyntheticEnv
 from genpo_ext.models import GenPOActor
 from genpo_ext.modules import FastMish
+from genpo_ext.presets import RECOMMENDED_ACTOR, RECOMMENDED_ALGORITHM
 
 PAPER_SIZES = {
     "ant": (60, 8, [400, 200, 100]),
@@ -49,6 +50,9 @@ PAPER_SIZES = {
 
 RUNNER_ROLLOUT = {"num_envs": 256, "num_steps_per_env": 24, "num_learning_epochs": 5, "num_mini_batches": 4}
 """Synthetic-env iteration: 256 envs x 24 steps, 5 epochs x 4 minibatches (IsaacLab's Ant rollout, fewer envs)."""
+
+RUNNER_ACTOR_KEYS = ("activation", *RECOMMENDED_ACTOR)
+"""GenPO overrides of the runner table that are actor keys; the others are algorithm keys."""
 
 ACTIVATION_ELEMENTS = (1536, 400)
 """Shape of the tensor the activation table times (an update minibatch of the Ant velocity net's first layer)."""
@@ -212,9 +216,9 @@ def runner_cfg(hidden_dims: list[int], algo: str, **genpo_overrides) -> dict:
     algorithm |= {key: RUNNER_ROLLOUT[key] for key in ("num_learning_epochs", "num_mini_batches")}
     if algo == "genpo":
         actor = {"class_name": "genpo_ext.models:GenPOActor", "hidden_dims": hidden_dims, "activation": "mish"}
-        actor |= {key: value for key, value in genpo_overrides.items() if key in ("activation",)}
+        actor |= {key: value for key, value in genpo_overrides.items() if key in RUNNER_ACTOR_KEYS}
         algorithm = algorithm | {"class_name": "genpo_ext.algorithms:GenPO"}
-        algorithm |= {key: value for key, value in genpo_overrides.items() if key not in ("activation",)}
+        algorithm |= {key: value for key, value in genpo_overrides.items() if key not in RUNNER_ACTOR_KEYS}
     return {
         "num_steps_per_env": RUNNER_ROLLOUT["num_steps_per_env"],
         "save_interval": 10**6,
@@ -251,6 +255,7 @@ def runner_table(args: argparse.Namespace) -> list[str]:
         "GenPO, compression_batch_fraction 0.25": ("genpo", {"compression_batch_fraction": 0.25}),
         "GenPO, ELU": ("genpo", {"activation": "elu"}),
         "GenPO, no compression": ("genpo", {"compression_coef": 0.0}),
+        "GenPO recommended": ("genpo", {**RECOMMENDED_ACTOR, **RECOMMENDED_ALGORITHM}),
     }
     rollout = RUNNER_ROLLOUT
     lines = [

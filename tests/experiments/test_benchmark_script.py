@@ -1,0 +1,66 @@
+"""``scripts/benchmark.py`` runs on each available device and prints its tables (figures, never timing asserts)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+BENCHMARK = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
+"""The benchmark script under test."""
+
+TIMEOUT_S = 600
+"""Generous bound for one short benchmark run on a shared CPU."""
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda:0", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_activation_and_phase_tables_are_printed_with_ratios(device):
+    command = [sys.executable, str(BENCHMARK), "--device", device, "--sizes", "ant", "--tables", "activation", "phases"]
+    command += ["--min_run_time", "0.01", "--threads", "1", "--num_envs", "64", "--minibatch_size", "128"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("torch Mish", "FastMish (compiled)", "FastMish (eager)", "ELU"):
+        assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+x ELU", result.stdout), result.stdout
+    for phase in ("act", "update"):
+        # GenPO, floor and Gaussian times, then GenPO/floor and GenPO/Gaussian ratios
+        assert re.search(rf"^ant\s+{phase}\s+(\S+ ms\s+){{3}}\S+x\s+\S+x$", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_an_unknown_table_names_the_valid_ones():
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--tables", "rollout"], capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert result.returncode != 0
+    assert "invalid choice: 'rollout'" in result.stderr and "'activation', 'phases', 'runner'" in result.stderr
+
+
+def load_benchmark_module():
+    """Import ``scripts/benchmark.py`` as a module."""
+    spec = importlib.util.spec_from_file_location("genpo_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_runner_variant_trains_through_the_stock_runner():
+    benchmark = load_benchmark_module()
+    recommended = benchmark.runner_cfg([8], "genpo", **benchmark.RECOMMENDED_ACTOR, **benchmark.RECOMMENDED_ALGORITHM)
+    assert recommended["actor"]["noise_std_type"] == benchmark.RECOMMENDED_ACTOR["noise_std_type"]
+    assert "noise_std_type" not in recommended["algorithm"]
+    assert recommended["algorithm"]["compression_coef"] == benchmark.RECOMMENDED_ALGORITHM["compression_coef"]
+    args = argparse.Namespace(device="cpu", iterations=1)
+    for algo, overrides in [("ppo", {}), ("genpo", {}), ("genpo", {"compression_batch_fraction": 0.25})]:
+        seconds = benchmark.seconds_per_iteration(benchmark.runner_cfg([8], algo, **overrides), 3, 2, args)
+        assert seconds > 0.0
+    assert benchmark.seconds_per_iteration(recommended, 3, 2, args) > 0.0
