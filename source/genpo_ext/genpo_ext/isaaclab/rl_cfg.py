@@ -74,7 +74,8 @@ class RslRlGenPOActorCfg(RslRlMLPModelCfg):
     """Initial sigma of a learned latent noise scale; ``"fixed"`` needs 1.0. Defaults to 1.0."""
 
     min_noise_std: float = 0.0
-    """Lower bound of a learned sigma (an exploration floor); 0 leaves it unbounded. Defaults to 0.0."""
+    """Lower bound of a learned sigma (a floor on the latent noise, not on the env action's spread, which the flow
+    can still narrow); 0 leaves it unbounded. Defaults to 0.0."""
 
     compile_activation: Literal["auto", "always", "never"] = "auto"
     """When Mish runs as a compiled kernel (the same function, fused): ``"auto"`` on the CPU, where it was measured to

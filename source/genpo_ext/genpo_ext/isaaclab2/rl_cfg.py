@@ -73,7 +73,8 @@ class RslRlGenPOActorCriticCfg:
     """Initial sigma of a learned latent noise scale (``"fixed"`` needs 1.0). Defaults to 1.0."""
 
     min_noise_std: float = 0.0
-    """Lower bound of a learned sigma, an exploration floor in [0, init_noise_std]. Defaults to 0.0: unbounded."""
+    """Lower bound of a learned sigma in [0, init_noise_std] (a floor on the latent noise, not on the env action's
+    spread, which the flow can still narrow). Defaults to 0.0: unbounded."""
 
     num_flow_steps: int = PAPER_SHARED_HYPERPARAMETERS.num_flow_steps
     """Number of flow steps N. Defaults to 5, as in the paper."""

@@ -84,7 +84,7 @@ class GenPOActor(MLPModel):
                 learned), ``"log"`` (log sigma is learned) or ``"state"`` (log sigma plus a bounded head on the
                 observation).
             init_noise_std: Initial sigma of a learned noise scale (> 0; ``"fixed"`` needs 1.0).
-            min_noise_std: Lower bound of a learned sigma, an exploration floor (0: unbounded).
+            min_noise_std: Lower bound of a learned sigma, a floor on the latent noise (0: unbounded).
             compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (on the CPU, where it was measured
                 to help), ``"always"`` or ``"never"``.
             distribution_cfg: Accepted for compatibility with stock actor configs and ignored with a warning: the

@@ -97,7 +97,7 @@ class GenPOActorCritic(nn.Module):
                 learned), ``"log"`` (log sigma is learned) or ``"state"`` (log sigma plus a bounded head on the
                 observation).
             init_noise_std: Initial sigma of a learned noise scale (> 0; ``"fixed"`` needs 1.0).
-            min_noise_std: Lower bound of a learned sigma, an exploration floor (0: unbounded).
+            min_noise_std: Lower bound of a learned sigma, a floor on the latent noise (0: unbounded).
             num_flow_steps: Number of flow steps ``N`` (paper: 5).
             mixing_coef: Mixing coefficient ``p`` in ``(0, 1]`` (paper: 0.9).
             time_embed_dim: Number of sinusoidal time features (paper: 32).

@@ -53,8 +53,8 @@ class LatentNoise(nn.Module):
             obs_dim: Dimension of the observation that ``state`` noise reads.
             noise_std_type: One of :data:`NOISE_STD_TYPES`.
             init_noise_std: Initial sigma of the learned types (> 0); ``fixed`` requires 1.0.
-            min_noise_std: Lower bound of a learned sigma (an exploration floor), in ``[0, init_noise_std]``; 0
-                leaves sigma unbounded.
+            min_noise_std: Lower bound of a learned sigma (a floor on the latent noise), in ``[0, init_noise_std]``;
+                0 leaves sigma unbounded.
 
         Raises:
             ValueError: For an unknown type, a non-positive ``init_noise_std``, a bound outside its range, or
