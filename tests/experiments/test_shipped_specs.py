@@ -8,13 +8,17 @@ import pathlib
 
 import pytest
 
-from genpo_ext.experiments.spec import CompareSpec, load_spec
+from genpo_ext.experiments.spec import load_spec
+from genpo_ext.experiments.sweep import train_command
 from genpo_ext.gymnasium_backend import is_gymnasium_task
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
 from genpo_ext.gymnasium_backend.errors import AGENT_SECTIONS, constructor_keys, resolve_class_name
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 """Root of the repository, where the specs live."""
+
+TRAIN_SCRIPT = REPOSITORY / "scripts" / "train.py"
+"""The training script the sweeps run."""
 
 SPECS = {path.name: load_spec(path) for path in sorted((REPOSITORY / "config").glob("*.yaml"))}
 """Every shipped spec by file name."""
@@ -45,18 +49,13 @@ def test_every_agent_override_names_a_key_of_its_section(name: str):
                 assert keys[2] in constructor_keys(section_class), f"{name}: {variant.label}: {token}"
 
 
-def _run_definition(spec: CompareSpec, label: str) -> tuple:
-    """Everything that decides what a run folder of ``spec`` labelled ``label`` holds, seed aside."""
-    variant = spec.variant(label)
-    budget = (spec.num_envs, spec.num_steps_per_env, spec.iterations, spec.device)
-    return spec.task, variant.algo, tuple(sorted((*spec.overrides, *variant.overrides))), budget
-
-
 def test_specs_sharing_a_log_root_define_each_label_the_same_way():
-    """Sweeps skip runs that another spec finished, so a label must mean one configuration per log root."""
+    """Sweeps skip a run that another spec finished with the same command, so within a log root a label must
+    give the same ``scripts/train.py`` command (for the same seed) in every spec, or specs retrain each other's runs."""
     definitions = collections.defaultdict(dict)
     for name, spec in SPECS.items():
         for variant in spec.variants:
-            definitions[(spec.log_root, variant.label)][name] = _run_definition(spec, variant.label)
+            command = tuple(train_command(spec, variant, seed=1, train_script=TRAIN_SCRIPT))
+            definitions[(spec.log_root, variant.label)][name] = command
     conflicts = {key: specs for key, specs in definitions.items() if len(set(specs.values())) > 1}
     assert not conflicts
