@@ -5,11 +5,13 @@ Examples:
     python scripts/compare.py config/compare_*.yaml --benchmark results/benchmark
     python scripts/compare.py config/compare_ant.yaml --report_only
     python scripts/compare.py config/compare_ant.yaml --only ppo --seeds 1 2   # a slice, e.g. for a second process
+    python scripts/compare.py config/study_noise_entropy_*.yaml --report_only --cross_task results/study_noise_final
 
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
 (algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
 command are skipped, and a crashed run is reported without stopping the sweep. The spec's ``output_dir`` receives
-``learning_curves.png``, ``summary.md`` and ``summary.csv``.
+``learning_curves.png``, ``summary.md`` and ``summary.csv``. ``--cross_task`` ranks the labels of specs on several
+tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pathlib
 import sys
 
 from genpo_ext.experiments.benchmark import write_benchmark
+from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
 from genpo_ext.experiments.report import write_report
 from genpo_ext.experiments.spec import load_spec
 from genpo_ext.experiments.sweep import run_sweep
@@ -34,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--benchmark", type=pathlib.Path, default=None, help="Also write <path>.md/.png of wall time per iteration."
     )
+    parser.add_argument(
+        "--cross_task",
+        type=pathlib.Path,
+        default=None,
+        help="Also write <path>.md/.csv ranking the labels across the specs' tasks by return / baseline.",
+    )
     parser.add_argument("--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels.")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Train only these seeds of the specs.")
     args = parser.parse_args(argv)
@@ -44,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(args.only) - known)
         if unknown:
             parser.error(f"--only: unknown labels {unknown}. Valid: {', '.join(sorted(known))}.")
+    if args.cross_task is not None:
+        try:
+            check_rankable(specs)
+        except ValueError as error:
+            parser.error(f"--cross_task: {error}")
     failures, rows = [], []
     for spec in specs:
         if not args.report_only:
@@ -52,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += write_report(spec)
     if args.benchmark is not None:
         write_benchmark(rows, args.benchmark)
+    if args.cross_task is not None:
+        write_cross_task(specs, args.cross_task)
     for outcome in failures:
         print(f"[compare] FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
     return 1 if failures else 0
