@@ -11,6 +11,7 @@ import sys
 import time
 
 from genpo_ext.experiments.spec import CompareSpec, Variant
+from genpo_ext.presets import GENPO_PRESETS, preset_changes
 
 STATUS_FILE = "compare_status.json"
 """Written into a run folder when its training process exits with code 0: marks the run finished."""
@@ -45,6 +46,23 @@ def train_command(spec: CompareSpec, variant: Variant, seed: int, train_script: 
     return command
 
 
+def algo_changes(algo: str) -> list[str]:
+    """Return what ``--algo`` changes on top of the task's config: a GenPO preset's changes, none for PPO.
+
+    A preset's changes can differ between versions of genpo_ext under the same ``--algo`` name, so a run records them
+    next to its command.
+    """
+    return preset_changes(GENPO_PRESETS[algo]) if algo in GENPO_PRESETS else []
+
+
+def is_same_run(status: dict, command: list[str], changes: list[str]) -> bool:
+    """Whether a finished run's record matches this command and preset changes (the interpreter path aside).
+
+    Records written before presets were recorded count as runs with no preset changes.
+    """
+    return status["command"][1:] == command[1:] and status.get("preset_changes", []) == changes
+
+
 def read_status(run_dir: pathlib.Path) -> dict | None:
     """Return the finished-run record of ``run_dir``, or None if the run has not finished."""
     path = run_dir / STATUS_FILE
@@ -69,8 +87,9 @@ def run_sweep(
 ) -> list[RunOutcome]:
     """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
 
-    A run counts as finished when its folder holds a status record with the same command; a run whose command
-    changed (e.g. a new budget) is trained again.
+    A run counts as finished when its folder holds a status record with the same command and the same preset changes
+    (:func:`is_same_run`); a run whose command or preset changed (e.g. a new budget, a new recommended configuration)
+    is trained again.
 
     Args:
         spec: The sweep.
@@ -85,18 +104,19 @@ def run_sweep(
     for index, (variant, seed) in enumerate(runs, start=1):
         run_dir = spec.run_dir(variant, seed)
         command = train_command(spec, variant, seed, train_script)
+        changes = algo_changes(variant.algo)
         prefix = f"[compare] {spec.name} ({index}/{len(runs)}) {variant.label} seed {seed}:"
         status = read_status(run_dir)
-        if status is not None and status["command"][1:] == command[1:]:
+        if status is not None and is_same_run(status, command, changes):
             print(f"{prefix} finished earlier, skipped", flush=True)
             outcomes.append(RunOutcome(variant.label, seed, "skipped", status["wall_time_s"]))
             continue
         if status is not None:
-            print(f"{prefix} command changed since the finished run, training again", flush=True)
+            print(f"{prefix} command or preset changed since the finished run, training again", flush=True)
         print(f"{prefix} training, output in {run_dir / TRAIN_LOG_FILE}", flush=True)
         returncode, wall_time = run_one(command, run_dir)
         if returncode == 0:
-            record = {"command": command, "wall_time_s": wall_time}
+            record = {"command": command, "preset_changes": changes, "wall_time_s": wall_time}
             (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=2))
             print(f"{prefix} finished in {wall_time / 60:.1f} min", flush=True)
             outcomes.append(RunOutcome(variant.label, seed, "finished", wall_time))
