@@ -58,16 +58,18 @@ def main(argv: list[str] | None = None) -> int:
             check_rankable(specs)
         except ValueError as error:
             parser.error(f"--cross_task: {error}")
-    failures, rows = [], []
+    failures, rows, reports = [], [], []
     for spec in specs:
         if not args.report_only:
             outcomes = run_sweep(spec, TRAIN_SCRIPT, args.only, args.seeds)
             failures += [outcome for outcome in outcomes if outcome.status == "failed"]
-        rows += write_report(spec)
+        spec_rows, summaries = write_report(spec)
+        rows += spec_rows
+        reports.append((spec, summaries))
     if args.benchmark is not None:
         write_benchmark(rows, args.benchmark)
     if args.cross_task is not None:
-        write_cross_task(specs, args.cross_task)
+        write_cross_task(reports, args.cross_task)
     for outcome in failures:
         print(f"[compare] FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
     return 1 if failures else 0

@@ -12,6 +12,7 @@ import pytest
 from test_report import write_fake_run, write_spec
 
 from genpo_ext.experiments.cross_task import check_rankable, cross_task_markdown, cross_task_rows, write_cross_task
+from genpo_ext.experiments.report import write_report
 from genpo_ext.experiments.spec import load_spec
 
 COMPARE_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "compare.py"
@@ -81,7 +82,8 @@ def test_write_cross_task_merges_specs_by_task(tmp_path):
     for (spec, label), final in finals.items():
         for seed in spec.seeds:
             write_fake_run(spec.run_dir(spec.variant(label), seed), final, collection_s=0.5, learning_s=0.5)
-    rows = write_cross_task([cheetah, cheetah_more, ant], tmp_path / "out" / "ranking")
+    reports = [(spec, write_report(spec)[1]) for spec in (cheetah, cheetah_more, ant)]
+    rows = write_cross_task(reports, tmp_path / "out" / "ranking")
     by_label = {row["algorithm"]: row for row in rows}
     assert list(by_label) == ["ppo", "genpo", "genpo_log"]
     assert by_label["genpo"]["mean_ratio"] == pytest.approx((0.5 + 2.0) / 2)

@@ -114,7 +114,7 @@ def test_summary_numbers_and_ratios(tmp_path):
     for label, seeds in fake.items():
         for seed, values in seeds.items():
             write_fake_run(spec.run_dir(spec.variant(label), seed), *values)
-    rows = {row["algorithm"]: row for row in write_report(spec)}
+    rows = {row["algorithm"]: row for row in write_report(spec)[0]}
     assert rows["ppo"]["final_return_mean"] == pytest.approx(150.0)
     assert rows["ppo"]["final_return_std"] == pytest.approx(np.std([100.0, 200.0], ddof=1))
     assert rows["ppo"]["env_steps_per_s"] == pytest.approx(4 * 8 / 1.0)
@@ -130,7 +130,7 @@ def test_a_stalled_iteration_does_not_move_the_time_per_iteration(tmp_path):
     """Times are medians over iterations: a first iteration 100x slower (compilation, a pause) leaves them alone."""
     spec = load_spec(write_spec(tmp_path, algorithms=["ppo"], seeds=[1]))
     write_fake_run(spec.run_dir(spec.variant("ppo"), 1), 100.0, 0.5, 0.25, first_learning_s=25.0)
-    (row,) = write_report(spec)
+    (row,), _ = write_report(spec)
     assert row["s_per_iteration"] == pytest.approx(0.75)
     assert row["learning_s_per_iteration"] == pytest.approx(0.25)
 
@@ -141,5 +141,5 @@ def test_unfinished_runs_are_left_out(tmp_path):
     write_fake_run(spec.run_dir(spec.variant("ppo"), 1), 100.0, 0.5, 0.5)
     (spec.run_dir(spec.variant("ppo"), 1) / STATUS_FILE).unlink()
     write_fake_run(spec.run_dir(spec.variant("ppo"), 2), 200.0, 0.5, 0.5)
-    rows = write_report(spec)
+    rows, _ = write_report(spec)
     assert [(row["algorithm"], row["seeds"], row["final_return_mean"]) for row in rows] == [("ppo", 1, 200.0)]

@@ -13,7 +13,7 @@ import pathlib
 import numpy as np
 from scipy.stats import trim_mean
 
-from genpo_ext.experiments.report import mean_std, read_logs, summarize, write_csv
+from genpo_ext.experiments.report import VariantSummary, mean_std, write_csv
 from genpo_ext.experiments.spec import CompareSpec
 
 TRIM_PROPORTION = 0.25
@@ -21,6 +21,10 @@ TRIM_PROPORTION = 0.25
 
 FinalReturns = dict[str, dict[str, dict[int, float]]]
 """``{task: {variant label: {seed: final return}}}``."""
+
+SpecSummaries = list[tuple[CompareSpec, list[VariantSummary]]]
+"""Each spec with the summaries of its finished runs, as :func:`genpo_ext.experiments.report.write_report` returns
+them."""
 
 
 def check_rankable(specs: list[CompareSpec]) -> str:
@@ -50,11 +54,11 @@ def check_rankable(specs: list[CompareSpec]) -> str:
     return baselines[0]
 
 
-def collect_final_returns(specs: list[CompareSpec]) -> FinalReturns:
+def collect_final_returns(reports: SpecSummaries) -> FinalReturns:
     """Merge the final returns of the specs' finished runs by task and label (see :func:`check_rankable`)."""
     returns: FinalReturns = {}
-    for spec in specs:
-        for summary in summarize(spec, read_logs(spec)):
+    for spec, summaries in reports:
+        for summary in summaries:
             runs = returns.setdefault(spec.task, {}).setdefault(summary.label, {})
             runs.update(zip(summary.seeds, summary.final_returns))
     return returns
@@ -124,14 +128,18 @@ def cross_task_markdown(rows: list[dict], tasks: list[str], baseline: str) -> st
     return header + "".join(lines)
 
 
-def write_cross_task(specs: list[CompareSpec], prefix: pathlib.Path) -> list[dict]:
+def write_cross_task(reports: SpecSummaries, prefix: pathlib.Path) -> list[dict]:
     """Write ``<prefix>.md`` and ``<prefix>.csv`` ranking the specs' labels across their tasks.
+
+    Args:
+        reports: Each spec with its summaries, as written by ``write_report`` (the logs are not read again).
+        prefix: Path of the tables without suffix.
 
     Returns:
         The table rows (empty if no run has finished).
     """
-    baseline = check_rankable(specs)
-    returns = collect_final_returns(specs)
+    baseline = check_rankable([spec for spec, _ in reports])
+    returns = collect_final_returns(reports)
     if not returns:
         print("[compare] cross-task: no finished runs to rank")
         return []

@@ -182,20 +182,21 @@ def plot_learning_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]], 
     plt.close(figure)
 
 
-def write_report(spec: CompareSpec) -> list[dict]:
+def write_report(spec: CompareSpec) -> tuple[list[dict], list[VariantSummary]]:
     """Write ``learning_curves.png``, ``summary.md`` and ``summary.csv`` into the spec's output folder.
 
     Returns:
-        The table rows (empty if no run has finished).
+        The table rows and the per-seed summaries behind them (both empty if no run has finished).
     """
     logs = read_logs(spec)
     if not any(logs.values()):
         print(f"[compare] {spec.name}: no finished runs to report")
-        return []
+        return [], []
     spec.output_dir.mkdir(parents=True, exist_ok=True)
-    rows = table_rows(spec, summarize(spec, logs))
+    summaries = summarize(spec, logs)
+    rows = table_rows(spec, summaries)
     write_csv(rows, spec.output_dir / "summary.csv")
     (spec.output_dir / "summary.md").write_text(markdown_table(rows, spec.baseline))
     plot_learning_curves(spec, logs, spec.output_dir / "learning_curves.png")
     print(f"[compare] {spec.name}: wrote {spec.output_dir}/learning_curves.png, summary.md, summary.csv")
-    return rows
+    return rows, summaries
