@@ -30,7 +30,7 @@ GYMNASIUM_SPECS = [name for name, spec in SPECS.items() if is_gymnasium_task(spe
 def test_the_learned_noise_and_wall_time_specs_are_shipped():
     expected = {"compare_halfcheetah_compression_fraction.yaml"}
     tasks = ("halfcheetah", "ant", "hopper")
-    expected |= {f"study_noise_{kind}{task}.yaml" for kind in ("", "entropy_", "screen_") for task in tasks}
+    expected |= {f"study_noise_{kind}{task}.yaml" for kind in ("", "entropy_", "screen_", "compression_") for task in tasks}
     assert expected <= set(GYMNASIUM_SPECS)
 
 
