@@ -201,7 +201,9 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
     )
     try:
         os.makedirs(log_dir / "params", exist_ok=True)
-        (log_dir / "params" / "env.yaml").write_text(yaml.safe_dump(env_cfg, sort_keys=False))
+        # the task id beside the env config lets scripts/evaluate.py rebuild the env from the run folder alone
+        env_record = {"task": args.task, **env_cfg}
+        (log_dir / "params" / "env.yaml").write_text(yaml.safe_dump(env_record, sort_keys=False))
         (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg, sort_keys=False))
         print(f"[INFO] {args.algo} on {args.task}: logging to {log_dir}")
 

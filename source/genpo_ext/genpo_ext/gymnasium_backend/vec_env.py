@@ -72,8 +72,14 @@ class GymnasiumVecEnv(VecEnv):
         self._action_low = action_space.low
         self._action_high = action_space.high
 
-        observations, _ = self.vector_env.reset(seed=[seed + i for i in range(num_envs)])
+        self.reset(seed)
+
+    def reset(self, seed: int) -> tuple[TensorDict, dict]:
+        """Reset every env, env ``i`` with seed ``seed + i``, and return the first observations."""
+        observations, _ = self.vector_env.reset(seed=[seed + i for i in range(self.num_envs)])
+        self.episode_length_buf.zero_()
         self._observations = self._to_tensordict(observations)
+        return self._observations, {}
 
     def get_observations(self) -> TensorDict:
         """Return the observations of the current step."""

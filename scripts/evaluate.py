@@ -1,0 +1,121 @@
+"""Evaluate the policy a run deploys: complete episodes of its checkpoints on envs seeded apart from training.
+
+Examples:
+    python scripts/evaluate.py --run_dir logs/compare/halfcheetah/genpo/seed_1
+    python scripts/evaluate.py --run_dir logs/compare/halfcheetah/genpo/seed_1 --all_checkpoints --episodes 32
+    python scripts/evaluate.py --run_dir logs/rsl_rl/ant_direct_genpo/2026-12-01_10-00-00 --stochastic
+    python scripts/evaluate.py --run_dir <run> --checkpoint model_200.pt --device cuda:0
+
+Works for runs of ``scripts/train.py`` on gymnasium tasks and on IsaacLab 3 tasks (and of IsaacLab's own rsl_rl
+train). The agent is the run's own config (``params/agent.yaml``) in a stock rsl_rl ``OnPolicyRunner``; the policy is
+the deterministic one that ``scripts/play.py`` exports (the Gaussian's mean for PPO, the zero latent through the flow
+for GenPO) unless ``--stochastic`` asks for the sampled training policy. Each environment runs exactly one complete
+episode, so ``--episodes`` is also the number of environments. Results are printed per checkpoint and recorded in the
+run folder's ``eval.csv`` (one row per checkpoint and policy mode; a new evaluation replaces the old row).
+Tokens of the form ``env.a.b=value`` override fields of an IsaacLab task's env config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+DEFAULT_EPISODES = 16
+"""Complete episodes per checkpoint: the standard error of a MuJoCo mean return is then about a quarter of the
+episodes' spread, below the spread between seeds that the comparisons are about."""
+
+DEFAULT_SEED = 10_000
+"""Seed of the evaluation envs: far from the training seeds (small integers, and ``seed + i`` for the i-th training
+env), and the same for every run, so that all algorithms face the same start states."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run_dir", required=True, type=pathlib.Path, help="Run folder of scripts/train.py.")
+    parser.add_argument("--task", default=None, help="Task id (default: the one the run folder records).")
+    selection = parser.add_mutually_exclusive_group()
+    selection.add_argument("--checkpoint", default=None, help="Checkpoint file to evaluate (default: the last one).")
+    selection.add_argument("--all_checkpoints", action="store_true", help="Evaluate every checkpoint of the run.")
+    parser.add_argument(
+        "--episodes", type=int, default=DEFAULT_EPISODES, help=f"Complete episodes per checkpoint ({DEFAULT_EPISODES})."
+    )
+    parser.add_argument("--stochastic", action="store_true", help="Evaluate the sampled training policy instead.")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"Seed of the evaluation envs ({DEFAULT_SEED}).")
+    parser.add_argument("--device", default=None, help="Device of the envs and the agent (default: cuda:0 or cpu).")
+    return parser
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Parse the flags and return them with the ``env.*`` override tokens."""
+    parser = build_parser()
+    args, overrides = parser.parse_known_args(argv)
+    invalid = [token for token in overrides if not token.startswith("env.")]
+    if invalid:
+        parser.error(f"unrecognized arguments {invalid}: overrides must look like 'env.a.b=value'")
+    if args.episodes < 1:
+        parser.error(f"--episodes must be at least 1, got {args.episodes}")
+    return args, overrides
+
+
+def evaluate(args: argparse.Namespace, overrides: list[str]) -> None:
+    """Evaluate the selected checkpoints, printing and recording each result as soon as it exists.
+
+    Raises:
+        RunFolderError: For a run folder, task or checkpoint that cannot be evaluated.
+        ConfigError: For an agent config the installed rsl_rl cannot build.
+        CheckpointLoadError: For a checkpoint that cannot be loaded into the run's agent.
+        IncompleteEpisodesError: For episodes that do not finish within the task's time limit.
+    """
+    from genpo_ext.evaluation.records import DETERMINISTIC, EVAL_FILE, STOCHASTIC, write_records
+    from genpo_ext.evaluation.run_folder import RunFolderError, check_run_folder, read_task, select_checkpoints
+    from genpo_ext.gymnasium_backend import is_gymnasium_task
+
+    run_dir = args.run_dir
+    check_run_folder(run_dir)
+    task = args.task or read_task(run_dir)
+    checkpoints = select_checkpoints(run_dir, args.checkpoint, args.all_checkpoints)
+    mode = STOCHASTIC if args.stochastic else DETERMINISTIC
+    print(f"[INFO] genpo_ext: evaluating {len(checkpoints)} checkpoint(s) of {run_dir} on {task}: {mode} policy, "
+          f"{args.episodes} episodes each, seed {args.seed}", flush=True)
+    if is_gymnasium_task(task):
+        if overrides:
+            raise RunFolderError(f"env.* overrides apply to IsaacLab tasks only; {task} is a gymnasium task.")
+        from genpo_ext.gymnasium_backend.evaluate import evaluate_run
+        from genpo_ext.gymnasium_backend.train import resolve_device
+
+        records = evaluate_run(run_dir, task, checkpoints, args.episodes, mode, args.seed, resolve_device(args.device))
+    else:
+        from genpo_ext.versions import isaaclab_generation
+
+        if isaaclab_generation() != 3:
+            raise RunFolderError(f"'{task}' is no gymnasium task, and evaluation of IsaacLab tasks needs IsaacLab 3.")
+        from genpo_ext.isaaclab.evaluate import evaluate_run
+
+        records = evaluate_run(run_dir, task, checkpoints, args.episodes, mode, args.seed, args.device, overrides)
+    for record in records:
+        write_records(run_dir, [record])
+        print(f"[eval] {record.checkpoint} (iteration {record.iteration}): {mode} return "
+              f"{record.mean_return:.2f} ± {record.std_return:.2f} over {record.episodes} episodes "
+              f"(min {record.min_return:.2f}, max {record.max_return:.2f}, mean length {record.mean_length:.0f})",
+              flush=True)
+    print(f"[INFO] genpo_ext: recorded in {run_dir / EVAL_FILE}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Evaluate a run; a mistaken run folder, task or checkpoint ends the program with one ``[ERROR]`` line."""
+    args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+    from genpo_ext.evaluation.episodes import IncompleteEpisodesError
+    from genpo_ext.evaluation.policies import CheckpointLoadError
+    from genpo_ext.evaluation.run_folder import RunFolderError
+    from genpo_ext.gymnasium_backend.errors import ConfigError
+
+    try:
+        evaluate(args, overrides)
+    except (RunFolderError, ConfigError, CheckpointLoadError, IncompleteEpisodesError) as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+
+
+if __name__ == "__main__":
+    main()
