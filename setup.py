@@ -18,7 +18,16 @@ EXTRAS_REQUIRE = {
     # IsaacLab 3 integration (pins torch 2.11, warp, newton and rsl-rl-lib 5.5.1 itself).
     "isaaclab": ["isaaclab==3.0.0"],
     # Gymnasium/MuJoCo backend and the comparison tooling.
-    "gymnasium": ["gymnasium[mujoco]>=1.2", "matplotlib>=3.8", "tensorboard>=2.15", "pyyaml>=6.0", "scipy>=1.11"],
+    # rliable's bootstrap runs on arch, whose releases so far call a pandas helper that pandas 3 removed.
+    "gymnasium": [
+        "gymnasium[mujoco]>=1.2",
+        "matplotlib>=3.8",
+        "tensorboard>=2.15",
+        "pyyaml>=6.0",
+        "scipy>=1.11",
+        "rliable>=1.2",
+        "pandas<3",
+    ],
     # W&B logging (--logger wandb); IsaacLab 3.0 calls wandb.util.generate_id, which wandb 0.28.2 removed.
     "wandb": ["wandb<0.28.2"],
     # Test and export checks.

@@ -9,9 +9,12 @@ Examples:
 
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
 (algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
-command are skipped, and a crashed run is reported without stopping the sweep. The spec's ``output_dir`` receives
-``learning_curves.png``, ``summary.md`` and ``summary.csv``. ``--cross_task`` ranks the labels of specs on several
-tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``).
+command are skipped, and a crashed run is reported without stopping the sweep. Each finished run's checkpoints are
+then evaluated with ``scripts/evaluate.py`` (the deployed, deterministic policy; checkpoints evaluated earlier are
+skipped, and ``--report_only`` evaluates without training). The spec's ``output_dir`` receives ``summary.md`` and
+``summary.csv`` (training and deployed returns with confidence intervals, time per iteration, time to a return),
+``runs.csv``, ``deployed.csv``, ``learning_curves.png`` and ``deployed_curves.png``. ``--cross_task`` ranks the
+labels of specs on several tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``).
 """
 
 from __future__ import annotations
@@ -22,18 +25,57 @@ import sys
 
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
+from genpo_ext.experiments.deployed import evaluate_run
 from genpo_ext.experiments.report import write_report
-from genpo_ext.experiments.spec import load_spec
-from genpo_ext.experiments.sweep import run_sweep
+from genpo_ext.experiments.spec import CompareSpec, Variant, load_spec
+from genpo_ext.experiments.sweep import AfterRun, read_status, run_sweep
 
 TRAIN_SCRIPT = pathlib.Path(__file__).resolve().with_name("train.py")
+EVALUATE_SCRIPT = pathlib.Path(__file__).resolve().with_name("evaluate.py")
+
+
+def evaluate_finished_runs(spec: CompareSpec, labels: list[str] | None, seeds: list[int] | None) -> list[str]:
+    """Evaluate every finished run of the spec (within ``labels`` and ``seeds``) that has unevaluated checkpoints.
+
+    Returns:
+        ``label seed <n>`` of each run whose evaluation failed.
+    """
+    failed = []
+    for variant in spec.variants:
+        for seed in spec.seeds:
+            selected = (labels is None or variant.label in labels) and (seeds is None or seed in seeds)
+            run_dir = spec.run_dir(variant, seed)
+            if selected and read_status(run_dir) is not None and not evaluate_variant_run(spec, variant, run_dir):
+                failed.append(f"{variant.label} seed {seed}")
+    return failed
+
+
+def evaluation_hook(spec: CompareSpec, failures: list[str]) -> AfterRun:
+    """Return the sweep's step after each finished run: evaluate it, adding ``<spec>: <label> seed <n>`` to
+    ``failures`` when that fails."""
+
+    def evaluate(variant: Variant, seed: int, run_dir: pathlib.Path) -> None:
+        if not evaluate_variant_run(spec, variant, run_dir):
+            failures.append(f"{spec.name}: {variant.label} seed {seed}")
+
+    return evaluate
+
+
+def evaluate_variant_run(spec: CompareSpec, variant: Variant, run_dir: pathlib.Path) -> bool:
+    """Evaluate one finished run with the env overrides it was trained with; return whether that succeeded."""
+    return evaluate_run(spec, run_dir, spec.overrides + variant.overrides, EVALUATE_SCRIPT)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run and report every spec; return 1 if any run failed, else 0."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("specs", nargs="+", type=pathlib.Path, help="Comparison spec YAML files.")
-    parser.add_argument("--report_only", action="store_true", help="Skip training; report the finished runs.")
+    parser.add_argument(
+        "--report_only", action="store_true", help="Skip training; evaluate and report the finished runs."
+    )
+    parser.add_argument(
+        "--no_evaluation", action="store_true", help="Skip the deployed-policy evaluation of finished runs."
+    )
     parser.add_argument(
         "--benchmark", type=pathlib.Path, default=None, help="Also write <path>.md/.png of wall time per iteration."
     )
@@ -58,11 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             check_rankable(specs)
         except ValueError as error:
             parser.error(f"--cross_task: {error}")
-    failures, rows, reports = [], [], []
+    failures, evaluation_failures, rows, reports = [], [], [], []
     for spec in specs:
         if not args.report_only:
-            outcomes = run_sweep(spec, TRAIN_SCRIPT, args.only, args.seeds)
+            # evaluate each run as soon as it is trained, so that a stopped sweep keeps its evaluations
+            after_run = None if args.no_evaluation else evaluation_hook(spec, evaluation_failures)
+            outcomes = run_sweep(spec, TRAIN_SCRIPT, args.only, args.seeds, after_run)
             failures += [outcome for outcome in outcomes if outcome.status == "failed"]
+        elif not args.no_evaluation:
+            evaluation_failures += [f"{spec.name}: {run}" for run in evaluate_finished_runs(spec, args.only, args.seeds)]
         spec_rows, summaries = write_report(spec)
         rows += spec_rows
         reports.append((spec, summaries))
@@ -72,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         write_cross_task(reports, args.cross_task)
     for outcome in failures:
         print(f"[compare] FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
-    return 1 if failures else 0
+    for run in evaluation_failures:
+        print(f"[compare] EVALUATION FAILED: {run} (see its eval.log)")
+    return 1 if failures or evaluation_failures else 0
 
 
 if __name__ == "__main__":

@@ -21,13 +21,7 @@ import argparse
 import pathlib
 import sys
 
-DEFAULT_EPISODES = 16
-"""Complete episodes per checkpoint: the standard error of a MuJoCo mean return is then about a quarter of the
-episodes' spread, below the spread between seeds that the comparisons are about."""
-
-DEFAULT_SEED = 10_000
-"""Seed of the evaluation envs: far from the training seeds (small integers, and ``seed + i`` for the i-th training
-env), and the same for every run, so that all algorithms face the same start states."""
+from genpo_ext.evaluation.records import DEFAULT_EPISODES, DEFAULT_SEED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--episodes", type=int, default=DEFAULT_EPISODES, help=f"Complete episodes per checkpoint ({DEFAULT_EPISODES})."
     )
     parser.add_argument("--stochastic", action="store_true", help="Evaluate the sampled training policy instead.")
+    parser.add_argument(
+        "--missing_only",
+        action="store_true",
+        help="Skip checkpoints that eval.csv already records with the same policy mode, episodes and seed.",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"Seed of the evaluation envs ({DEFAULT_SEED}).")
     parser.add_argument("--device", default=None, help="Device of the envs and the agent (default: cuda:0 or cpu).")
     return parser
@@ -68,7 +67,7 @@ def evaluate(args: argparse.Namespace, overrides: list[str]) -> None:
         CheckpointLoadError: For a checkpoint that cannot be loaded into the run's agent.
         IncompleteEpisodesError: For episodes that do not finish within the task's time limit.
     """
-    from genpo_ext.evaluation.records import DETERMINISTIC, EVAL_FILE, STOCHASTIC, write_records
+    from genpo_ext.evaluation.records import DETERMINISTIC, EVAL_FILE, STOCHASTIC, read_records, unevaluated, write_records
     from genpo_ext.evaluation.run_folder import RunFolderError, check_run_folder, read_task, select_checkpoints
     from genpo_ext.gymnasium_backend import is_gymnasium_task
 
@@ -77,6 +76,11 @@ def evaluate(args: argparse.Namespace, overrides: list[str]) -> None:
     task = args.task or read_task(run_dir)
     checkpoints = select_checkpoints(run_dir, args.checkpoint, args.all_checkpoints)
     mode = STOCHASTIC if args.stochastic else DETERMINISTIC
+    if args.missing_only:
+        checkpoints = unevaluated(checkpoints, read_records(run_dir), mode, args.episodes, args.seed)
+        if not checkpoints:
+            print(f"[INFO] genpo_ext: every selected checkpoint of {run_dir} is evaluated already")
+            return
     print(f"[INFO] genpo_ext: evaluating {len(checkpoints)} checkpoint(s) of {run_dir} on {task}: {mode} policy, "
           f"{args.episodes} episodes each, seed {args.seed}", flush=True)
     if is_gymnasium_task(task):

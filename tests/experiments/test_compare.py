@@ -1,4 +1,5 @@
-"""``scripts/compare.py`` end to end on a tiny gymnasium sweep, run as a subprocess."""
+"""``scripts/compare.py`` end to end on a tiny gymnasium sweep, run as a subprocess: training, skipping, crashes,
+the deployed-policy evaluation of every finished run, and the report."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ import sys
 import pytest
 import yaml
 
+from genpo_ext.evaluation.records import read_records
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPARE_SCRIPT = REPO_ROOT / "scripts" / "compare.py"
 SEEDS = [1, 2]
 
 
-def compare(spec_path: pathlib.Path) -> subprocess.CompletedProcess:
+def compare(spec_path: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
     """Run compare.py on ``spec_path`` from the spec's folder."""
     return subprocess.run(
-        [sys.executable, str(COMPARE_SCRIPT), str(spec_path)],
+        [sys.executable, str(COMPARE_SCRIPT), str(spec_path), *extra],
         capture_output=True,
         text=True,
         timeout=600,
@@ -48,6 +51,7 @@ def sweep(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess, 
         "overrides": ["env.num_workers=0", "env.make_kwargs.max_episode_steps=5"],
         "log_root": "logs",
         "output_dir": "results",
+        "eval_episodes": 2,
     }
     spec_path = folder / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
@@ -91,3 +95,44 @@ def test_report_has_plot_and_table_rows_for_finished_algorithms(sweep):
     assert float(rows["ppo"]["return_ratio"]) == pytest.approx(1.0)
     markdown = (results / "summary.md").read_text()
     assert "| genpo |" in markdown and "| ppo |" in markdown
+
+
+def test_every_finished_run_is_evaluated_once(sweep):
+    """Each finished run's checkpoints are evaluated right after it trains; the second call evaluates nothing."""
+    folder, first, second = sweep
+    for status in (folder / "logs").rglob("compare_status.json"):
+        records = read_records(status.parent)
+        assert [(r.checkpoint, r.policy, r.episodes) for r in records] == [
+            ("model_0.pt", "deterministic", 2),
+            ("model_1.pt", "deterministic", 2),
+        ], status.parent
+    assert first.stdout.count("evaluating 2 checkpoint(s)") == 2 * len(SEEDS)
+    assert "evaluating" not in second.stdout
+
+
+def test_the_report_has_deployed_returns_and_curves(sweep):
+    folder, _, _ = sweep
+    results = folder / "results"
+    with open(results / "summary.csv") as file:
+        rows = {row["algorithm"]: row for row in csv.DictReader(file)}
+    for row in rows.values():
+        assert int(row["deployed_seeds"]) == len(SEEDS)
+        assert math.isfinite(float(row["deployed_return_mean"]))
+    assert (results / "deployed_curves.png").stat().st_size > 0
+    with open(results / "runs.csv") as file:
+        assert len(list(csv.DictReader(file))) == 2 * len(SEEDS)
+
+
+def test_report_only_evaluates_an_unevaluated_run_without_training(sweep):
+    """A run trained before evaluation existed (no eval.csv) is evaluated by --report_only, and nothing trains."""
+    folder, _, _ = sweep
+    run_dir = folder / "logs" / "genpo" / "seed_2"
+    (run_dir / "eval.csv").unlink()
+    status_time = (run_dir / "compare_status.json").stat().st_mtime_ns
+    result = compare(folder / "spec.yaml", "--report_only")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count("evaluating 2 checkpoint(s)") == 1
+    assert f"evaluating 2 checkpoint(s) of logs/genpo/seed_2" in result.stdout
+    assert len(read_records(run_dir)) == 2
+    assert (run_dir / "compare_status.json").stat().st_mtime_ns == status_time
+    assert "training" not in result.stdout

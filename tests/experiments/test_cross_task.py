@@ -1,4 +1,5 @@
-"""The cross-task ranking: return / baseline per task, its mean over tasks and the interquartile mean over runs."""
+"""The cross-task ranking: return / baseline per task, its mean over tasks, the interquartile mean over runs and the
+probability of improvement, with confidence intervals, for the deployed and the training policy."""
 
 from __future__ import annotations
 
@@ -36,6 +37,21 @@ def test_ratios_mean_over_tasks_and_interquartile_mean():
     assert flow["runs"] == 8
     assert flow["Walker:final_return_std"] == pytest.approx(np.std([100.0, 200.0, 300.0, 1000.0], ddof=1))
     assert rows["ppo"]["mean_ratio"] == pytest.approx(1.0)
+    for name in ("mean_ratio", "iqm_ratio", "p_improvement"):
+        assert flow[f"{name}_low"] <= flow[name] <= flow[f"{name}_high"], name
+
+
+def test_probability_of_improvement_against_the_baseline():
+    """P(run > baseline run) per task, averaged: the baseline against itself is one half; a configuration whose
+    every run beats every baseline run on every task scores one."""
+    returns = {
+        "Walker": {"ppo": {1: 100.0, 2: 300.0}, "better": {1: 400.0, 2: 500.0}},
+        "Runner": {"ppo": {1: 50.0, 2: 60.0}, "better": {1: 70.0, 2: 80.0}},
+    }
+    rows = {row["algorithm"]: row for row in cross_task_rows(returns, "ppo")}
+    assert rows["ppo"]["p_improvement"] == pytest.approx(0.5)
+    assert rows["better"]["p_improvement"] == pytest.approx(1.0)
+    assert rows["better"]["p_improvement_low"] == pytest.approx(1.0)
 
 
 def test_a_label_missing_on_a_task_is_not_ranked():
@@ -45,8 +61,8 @@ def test_a_label_missing_on_a_task_is_not_ranked():
     assert solo["Walker:seeds"] == 0 and solo["Runner:return_ratio"] == pytest.approx(0.2)
     assert math.isnan(solo["mean_ratio"]) and math.isnan(solo["iqm_ratio"])
     table = cross_task_markdown(rows, list(RETURNS), "ppo")
-    assert "| solo | not run | 10 ± 0 (0.20, 1 seed) |  |  |" in table
-    assert "| flow | 400 ± 408 (2.00) | 38 ± 32 (0.75) | 1.38 | 1.00 |" in table
+    assert "| solo | not run | 10 ± 0 (0.20, 1 seed) |  |  |  |" in table
+    assert "| flow | 400 ± 408 (2.00) | 38 ± 32 (0.75) | 1.38 [" in table
 
 
 def test_a_task_without_a_baseline_run_is_an_error():
@@ -86,9 +102,10 @@ def test_write_cross_task_merges_specs_by_task(tmp_path):
     rows = write_cross_task(reports, tmp_path / "out" / "ranking")
     by_label = {row["algorithm"]: row for row in rows}
     assert list(by_label) == ["ppo", "genpo", "genpo_log"]
-    assert by_label["genpo"]["mean_ratio"] == pytest.approx((0.5 + 2.0) / 2)
-    assert by_label["genpo_log"]["HalfCheetah-v5:return_ratio"] == pytest.approx(1.5)
-    assert math.isnan(by_label["genpo_log"]["mean_ratio"])
+    assert by_label["genpo"]["training:mean_ratio"] == pytest.approx((0.5 + 2.0) / 2)
+    assert by_label["genpo_log"]["training:HalfCheetah-v5:return_ratio"] == pytest.approx(1.5)
+    assert math.isnan(by_label["genpo_log"]["training:mean_ratio"])
+    assert not any(key.startswith("deployed:") for key in by_label["genpo"]), "no run was evaluated"
     with open(tmp_path / "out" / "ranking.csv") as file:
         assert [row["algorithm"] for row in csv.DictReader(file)] == ["ppo", "genpo", "genpo_log"]
     assert "| algorithm | HalfCheetah-v5 | Ant-v5 |" in (tmp_path / "out" / "ranking.md").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import pathlib
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
+from genpo_ext.evaluation.records import DEFAULT_EPISODES, DEFAULT_SEED, DETERMINISTIC, EvalRecord, write_records
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.logs import read_run_log
 from genpo_ext.experiments.report import write_report
@@ -120,6 +122,13 @@ def test_summary_numbers_and_ratios(tmp_path):
     assert rows["ppo"]["env_steps_per_s"] == pytest.approx(4 * 8 / 1.0)
     assert rows["genpo"]["return_ratio"] == pytest.approx(2.0)
     assert rows["genpo"]["time_per_iteration_ratio"] == pytest.approx(2.0)
+    # threshold 0.9 x 150 = 135: genpo's runs pass it at iteration 2 (150); PPO's seed 1 never, seed 2 at iteration 4
+    assert rows["ppo"]["return_threshold"] == pytest.approx(135.0)
+    assert rows["genpo"]["env_steps_to_threshold"] == 3 * 4 * 8
+    assert rows["genpo"]["seconds_to_threshold"] == pytest.approx(3 * 2.0)
+    assert rows["ppo"]["runs_reaching_threshold"] == 1 and rows["ppo"]["env_steps_to_threshold"] == np.inf
+    assert rows["genpo"]["final_return_iqm_low"] <= rows["genpo"]["final_return_iqm"] == pytest.approx(300.0)
+    assert rows["genpo"]["deployed_seeds"] == 0 and np.isnan(rows["genpo"]["deployed_return_mean"])
     assert (spec.output_dir / "learning_curves.png").is_file()
     write_benchmark(list(rows.values()), tmp_path / "bench" / "benchmark")
     assert (tmp_path / "bench" / "benchmark.png").is_file()
@@ -143,3 +152,44 @@ def test_unfinished_runs_are_left_out(tmp_path):
     write_fake_run(spec.run_dir(spec.variant("ppo"), 2), 200.0, 0.5, 0.5)
     rows, _ = write_report(spec)
     assert [(row["algorithm"], row["seeds"], row["final_return_mean"]) for row in rows] == [("ppo", 1, 200.0)]
+
+
+def write_fake_evaluation(run_dir: pathlib.Path, deployed: dict[int, float]) -> None:
+    """Give a fake run checkpoints and deterministic evaluations at ``{iteration: mean return}``."""
+    for iteration in deployed:
+        (run_dir / f"model_{iteration}.pt").write_bytes(b"")
+    records = [
+        EvalRecord(f"model_{it}.pt", it, DETERMINISTIC, DEFAULT_EPISODES, DEFAULT_SEED, value, 1.0, value, value, 5.0)
+        for it, value in deployed.items()
+    ]
+    write_records(run_dir, records)
+
+
+def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
+    """The deployed columns, the per-run table and the deployed curve read each run's eval.csv; a run whose last
+    checkpoint is not evaluated yet counts as not evaluated."""
+    spec = load_spec(write_spec(tmp_path))
+    for label in ("ppo", "genpo"):
+        for seed in spec.seeds:
+            write_fake_run(spec.run_dir(spec.variant(label), seed), 100.0 * seed, 0.5, 0.5)
+    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 1), {0: 5.0, NUM_ITERATIONS - 1: 40.0})
+    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 2), {0: 7.0, NUM_ITERATIONS - 1: 60.0})
+    write_fake_evaluation(spec.run_dir(spec.variant("genpo"), 1), {0: 9.0, NUM_ITERATIONS - 1: 100.0})
+    unevaluated = spec.run_dir(spec.variant("genpo"), 2)
+    write_fake_evaluation(unevaluated, {0: 9.0})
+    (unevaluated / f"model_{NUM_ITERATIONS - 1}.pt").write_bytes(b"")
+    rows = {row["algorithm"]: row for row in write_report(spec)[0]}
+    assert rows["ppo"]["deployed_return_mean"] == pytest.approx(50.0)
+    assert rows["ppo"]["deployed_seeds"] == 2
+    assert (rows["genpo"]["deployed_seeds"], rows["genpo"]["deployed_return_mean"]) == (1, pytest.approx(100.0))
+    assert rows["genpo"]["deployed_return_ratio"] == pytest.approx(2.0)
+    with open(spec.output_dir / "runs.csv") as file:
+        runs = {(row["algorithm"], int(row["seed"])): row for row in csv.DictReader(file)}
+    assert float(runs["ppo", 2]["deployed_return"]) == pytest.approx(60.0)
+    assert np.isnan(float(runs["genpo", 2]["deployed_return"]))
+    with open(spec.output_dir / "deployed.csv") as file:
+        points = [row for row in csv.DictReader(file) if row["algorithm"] == "ppo" and row["seed"] == "1"]
+    assert [int(row["env_steps"]) for row in points] == [4 * 8, NUM_ITERATIONS * 4 * 8]
+    assert (spec.output_dir / "deployed_curves.png").stat().st_size > 0
+    markdown = (spec.output_dir / "summary.md").read_text()
+    assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown

@@ -22,6 +22,14 @@ STOCHASTIC = "stochastic"
 POLICY_MODES = (DETERMINISTIC, STOCHASTIC)
 """Valid policy modes."""
 
+DEFAULT_EPISODES = 16
+"""Complete episodes per checkpoint: the standard error of a MuJoCo mean return is then about a quarter of the
+episodes' spread, below the spread between seeds that the comparisons are about."""
+
+DEFAULT_SEED = 10_000
+"""Seed of the evaluation envs: far from the training seeds (small integers, and ``seed + i`` for the i-th training
+env), and the same for every run, so that all algorithms face the same start states."""
+
 
 @dataclasses.dataclass(frozen=True)
 class EvalRecord:
@@ -86,6 +94,14 @@ def read_records(run_dir: str | pathlib.Path) -> list[EvalRecord]:
     types = {field.name: field.type for field in dataclasses.fields(EvalRecord)}
     casts = {"str": str, "int": int, "float": float}
     return [EvalRecord(**{name: casts[types[name]](row[name]) for name in FIELDS}) for row in rows]
+
+
+def unevaluated(
+    checkpoints: list[pathlib.Path], records: list[EvalRecord], policy: str, episodes: int, seed: int
+) -> list[pathlib.Path]:
+    """Return the checkpoints without a record of this policy mode, number of episodes and seed."""
+    done = {r.checkpoint for r in records if (r.policy, r.episodes, r.seed) == (policy, episodes, seed)}
+    return [checkpoint for checkpoint in checkpoints if checkpoint.name not in done]
 
 
 def write_records(run_dir: str | pathlib.Path, records: list[EvalRecord]) -> pathlib.Path:

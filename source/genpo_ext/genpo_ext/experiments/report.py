@@ -12,11 +12,22 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from genpo_ext.experiments import statistics  # noqa: E402
+from genpo_ext.experiments.deployed import DeployedCurve, read_deployed  # noqa: E402
 from genpo_ext.experiments.logs import RunLog, read_run_log  # noqa: E402
 from genpo_ext.experiments.spec import CompareSpec  # noqa: E402
 from genpo_ext.experiments.sweep import read_status  # noqa: E402
+from genpo_ext.experiments.time_to_return import (  # noqa: E402
+    THRESHOLD_FRACTION,
+    median_over_runs,
+    return_threshold,
+    time_to_return,
+)
 
 SECONDS_PER_MINUTE = 60.0
+
+RunCurves = dict[str, dict[int, DeployedCurve]]
+"""Deployed-return curves of the evaluated runs: ``{variant label: {seed: curve}}``."""
 
 
 @dataclasses.dataclass
@@ -40,6 +51,18 @@ class VariantSummary:
     """Median seconds of rollout per iteration of each seed."""
     learning_times: list[float]
     """Median seconds of update per iteration of each seed."""
+    deployed_returns: list[float]
+    """Deployed (deterministic-policy) return at the last checkpoint of each seed in ``seeds``; NaN if not evaluated."""
+    steps_to_threshold: list[float]
+    """Env steps until the mean training return of each seed in ``seeds`` first reached the task's threshold
+    (infinity: never; NaN: no threshold)."""
+    seconds_to_threshold: list[float]
+    """Training wall time [s] until the same."""
+
+    @property
+    def evaluated_deployed_returns(self) -> list[float]:
+        """The deployed returns of the evaluated seeds."""
+        return [value for value in self.deployed_returns if np.isfinite(value)]
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -65,11 +88,34 @@ def read_logs(spec: CompareSpec) -> dict[str, dict[int, RunLog]]:
     return logs
 
 
-def summarize(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> list[VariantSummary]:
-    """Reduce each run to its final return and its speed."""
+def read_deployed_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> RunCurves:
+    """Read the deployed-return curves of the finished runs that have been evaluated."""
+    curves: RunCurves = {}
+    for label, runs in logs.items():
+        for seed in runs:
+            curve = read_deployed(spec, spec.run_dir(spec.variant(label), seed))
+            if curve is not None:
+                curves.setdefault(label, {})[seed] = curve
+    return curves
+
+
+def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> float:
+    """The task's return threshold for the time-to-return figures, from the baseline's final training returns."""
+    baseline_runs = logs.get(spec.baseline, {}).values()
+    return return_threshold([float(log.returns[-1]) for log in baseline_runs if len(log.returns)])
+
+
+def summarize(
+    spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves | None = None
+) -> list[VariantSummary]:
+    """Reduce each run to its final training and deployed returns, its time to the task's threshold and its speed."""
+    curves = curves or {}
+    threshold = task_threshold(spec, logs)
     summaries = []
     for label, runs in logs.items():
         seeds = [seed for seed, log in runs.items() if len(log.returns)]
+        deployed = curves.get(label, {})
+        times = [time_to_return(runs[seed], spec.env_steps_per_iteration, threshold) for seed in seeds]
         summaries.append(
             VariantSummary(
                 label=label,
@@ -81,6 +127,9 @@ def summarize(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> list[Var
                 iteration_times=[float(np.median(log.iteration_time)) for log in runs.values()],
                 collection_times=[float(np.median(log.collection_time)) for log in runs.values()],
                 learning_times=[float(np.median(log.learning_time)) for log in runs.values()],
+                deployed_returns=[deployed[seed].final_return if seed in deployed else float("nan") for seed in seeds],
+                steps_to_threshold=[steps for steps, _ in times],
+                seconds_to_threshold=[seconds for _, seconds in times],
             )
         )
     return summaries
@@ -92,12 +141,27 @@ def _ratio(numerator: list[float], denominator: list[float]) -> float:
     return top / bottom if bottom else float("nan")
 
 
+def _estimate_columns(prefix: str, estimate: statistics.Estimate) -> dict[str, float]:
+    """``<prefix>``, ``<prefix>_low`` and ``<prefix>_high`` columns of an estimate with its confidence interval."""
+    return {prefix: estimate.point, f"{prefix}_low": estimate.low, f"{prefix}_high": estimate.high}
+
+
 def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[str, float | str | int]]:
-    """One row per variant with raw numbers; ratios divide by the baseline variant's seed means."""
+    """One row per variant with raw numbers; ratios divide by the baseline variant's seed means.
+
+    Returns come as the mean ± std over seeds and as the interquartile mean with its stratified-bootstrap
+    confidence interval, for the training policy (rsl_rl's mean training return at the last iteration) and for the
+    deployed one (the deterministic policy's mean return at the last checkpoint). Time to return is the median over
+    seeds (a seed that never got there counts as infinitely late).
+    """
     baseline = next((s for s in summaries if s.label == spec.baseline), None)
+    threshold = return_threshold(baseline.final_returns) if baseline is not None else float("nan")
     rows = []
     for summary in summaries:
         final_mean, final_std = mean_std(summary.final_returns)
+        deployed = summary.evaluated_deployed_returns
+        deployed_mean, deployed_std = mean_std(deployed)
+        reached = [steps for steps in summary.steps_to_threshold if np.isfinite(steps)]
         row = {
             "task": spec.task,
             "algorithm": summary.label,
@@ -112,37 +176,101 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "learning_s_per_iteration": mean_std(summary.learning_times)[0],
             "return_ratio": float("nan"),
             "time_per_iteration_ratio": float("nan"),
+            **_estimate_columns("final_return_iqm", statistics.iqm(summary.final_returns)),
+            "deployed_seeds": len(deployed),
+            "deployed_return_mean": deployed_mean,
+            "deployed_return_std": deployed_std,
+            **_estimate_columns("deployed_return_iqm", statistics.iqm(deployed)),
+            "deployed_return_ratio": float("nan"),
+            "return_threshold": threshold,
+            "runs_reaching_threshold": len(reached),
+            "env_steps_to_threshold": median_over_runs(summary.steps_to_threshold),
+            "seconds_to_threshold": median_over_runs(summary.seconds_to_threshold),
         }
         if baseline is not None:
             row["return_ratio"] = _ratio(summary.final_returns, baseline.final_returns)
             row["time_per_iteration_ratio"] = _ratio(summary.iteration_times, baseline.iteration_times)
+            row["deployed_return_ratio"] = _ratio(deployed, baseline.evaluated_deployed_returns)
         rows.append(row)
     return rows
 
 
 def write_csv(rows: list[dict], path: pathlib.Path) -> None:
-    """Write the rows as CSV."""
+    """Write the rows as CSV; the columns are every key of any row, in first-seen order (missing cells empty)."""
     with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(file, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         writer.writeheader()
         writer.writerows(rows)
 
 
-def markdown_table(rows: list[dict], baseline: str) -> str:
-    """Format the rows as a markdown table."""
+def _spread(mean: float, std: float) -> str:
+    """``mean ± std``, or ``not evaluated`` for a NaN mean."""
+    return f"{mean:,.1f} ± {std:,.1f}" if np.isfinite(mean) else "not evaluated"
+
+
+def _time_to(row: dict) -> tuple[str, str]:
+    """Env steps and minutes to the threshold (median over seeds), with how many seeds reached it."""
+    steps, seconds = row["env_steps_to_threshold"], row["seconds_to_threshold"]
+    if not np.isfinite(row["return_threshold"]):
+        return "n/a", "n/a"
+    note = f" ({row['runs_reaching_threshold']}/{row['seeds']} seeds)"
+    if not np.isfinite(steps):
+        return f"not reached{note}", f"not reached{note}"
+    return f"{steps:,.0f}{note}", f"{seconds / SECONDS_PER_MINUTE:,.1f}{note}"
+
+
+def returns_markdown(rows: list[dict], baseline: str) -> str:
+    """Markdown table of training and deployed returns: mean ± std and interquartile mean [95% CI] over seeds."""
     header = (
-        f"| task | algorithm | seeds | env steps | final return (mean ± std) | env steps/s | median s / iteration "
-        f"(rollout + update) | return / {baseline} | time per iteration / {baseline} |\n"
+        f"| task | algorithm | seeds | deployed return (mean ± std) | deployed IQM [95% CI] | deployed / {baseline} "
+        f"| training return (mean ± std) | training IQM [95% CI] | training / {baseline} |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
-    lines = [
-        f"| {r['task']} | {r['algorithm']} | {r['seeds']} | {r['env_steps']:,} | "
-        f"{r['final_return_mean']:.1f} ± {r['final_return_std']:.1f} | {r['env_steps_per_s']:,.0f} | "
-        f"{r['s_per_iteration']:.3f} ({r['collection_s_per_iteration']:.3f} + {r['learning_s_per_iteration']:.3f}) | "
-        f"{r['return_ratio']:.2f} | {r['time_per_iteration_ratio']:.2f} |\n"
-        for r in rows
-    ]
+    lines = []
+    for r in rows:
+        deployed_iqm = statistics.Estimate(r["deployed_return_iqm"], r["deployed_return_iqm_low"], r["deployed_return_iqm_high"])
+        training_iqm = statistics.Estimate(r["final_return_iqm"], r["final_return_iqm_low"], r["final_return_iqm_high"])
+        seeds = f"{r['seeds']}" if r["deployed_seeds"] == r["seeds"] else f"{r['seeds']} ({r['deployed_seeds']} evaluated)"
+        lines.append(
+            f"| {r['task']} | {r['algorithm']} | {seeds} | {_spread(r['deployed_return_mean'], r['deployed_return_std'])} "
+            f"| {deployed_iqm.format(1, thousands=True)} | {r['deployed_return_ratio']:.2f} "
+            f"| {_spread(r['final_return_mean'], r['final_return_std'])} | {training_iqm.format(1, thousands=True)} "
+            f"| {r['return_ratio']:.2f} |\n"
+        )
     return header + "".join(lines)
+
+
+def cost_markdown(rows: list[dict], baseline: str) -> str:
+    """Markdown table of the cost: time per iteration and time to the task's return threshold."""
+    threshold = next((r["return_threshold"] for r in rows if np.isfinite(r["return_threshold"])), float("nan"))
+    target = f"{threshold:,.1f}" if np.isfinite(threshold) else "n/a"
+    header = (
+        f"| task | algorithm | env steps/s | median s / iteration (rollout + update) | time per iteration / {baseline} "
+        f"| env steps to return {target} | training minutes to return {target} |\n"
+        "|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        steps, minutes = _time_to(r)
+        lines.append(
+            f"| {r['task']} | {r['algorithm']} | {r['env_steps_per_s']:,.0f} | {r['s_per_iteration']:.3f} "
+            f"({r['collection_s_per_iteration']:.3f} + {r['learning_s_per_iteration']:.3f}) "
+            f"| {r['time_per_iteration_ratio']:.2f} | {steps} | {minutes} |\n"
+        )
+    return header + "".join(lines)
+
+
+def summary_markdown(rows: list[dict], baseline: str) -> str:
+    """The spec's ``summary.md``: the returns table, then the cost table, each with a line saying what it shows."""
+    return (
+        "Returns: the deployed policy (deterministic, mean over the evaluation episodes of the last checkpoint) and the "
+        "training policy (rsl_rl's mean return of the last 100 training episodes at the last iteration); mean ± std "
+        "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds.\n\n"
+        + returns_markdown(rows, baseline)
+        + f"\nCost: median time per iteration, and env steps / training wall time until the mean training return first "
+        f"reaches {THRESHOLD_FRACTION:.0%} of {baseline}'s final mean (median over seeds).\n\n"
+        + cost_markdown(rows, baseline)
+    )
 
 
 def _curves(runs: dict[int, RunLog], steps_per_iteration: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -182,8 +310,86 @@ def plot_learning_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]], 
     plt.close(figure)
 
 
+def _deployed_points(
+    runs: dict[int, DeployedCurve], logs: dict[int, RunLog], steps_per_iteration: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and std over seeds of the deployed return at the checkpoints every seed evaluated.
+
+    Returns:
+        Env steps, mean training wall time over seeds [min], mean and std of the deployed return at those checkpoints.
+    """
+    common = sorted(set.intersection(*(set(curve.iterations.tolist()) for curve in runs.values())))
+    returns = np.stack([curve.returns[np.searchsorted(curve.iterations, common)] for curve in runs.values()])
+    wall = np.stack([logs[seed].cumulative_time[common] for seed in runs]) / SECONDS_PER_MINUTE
+    env_steps = (np.asarray(common) + 1) * steps_per_iteration
+    return env_steps, wall.mean(axis=0), returns.mean(axis=0), returns.std(axis=0)
+
+
+def plot_deployed_curves(
+    spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves, path: pathlib.Path
+) -> None:
+    """Plot mean ± std (over seeds) of the deployed return at the checkpoints against env steps and wall time."""
+    figure, (steps_axis, time_axis) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for label, runs in curves.items():
+        env_steps, wall, mean, std = _deployed_points(runs, logs[label], spec.env_steps_per_iteration)
+        name = f"{label} (n={len(runs)} seeds)"
+        for axis, x in ((steps_axis, env_steps), (time_axis, wall)):
+            (line,) = axis.plot(x, mean, marker="o", label=name)
+            axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    steps_axis.set_xlabel("env steps")
+    steps_axis.set_ylabel(f"deployed return (deterministic, {spec.eval_episodes} episodes)")
+    time_axis.set_xlabel("training wall time [min]")
+    for axis in (steps_axis, time_axis):
+        axis.grid(alpha=0.3)
+    steps_axis.legend()
+    figure.suptitle(f"{spec.name}: deployed policy at the checkpoints, mean ± std over seeds")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[str, float | str | int]]:
+    """One row per run: its final training and deployed returns and its time to the threshold (``runs.csv``)."""
+    rows = []
+    for summary in summaries:
+        for index, seed in enumerate(summary.seeds):
+            rows.append({
+                "task": spec.task,
+                "algorithm": summary.label,
+                "seed": seed,
+                "final_return": summary.final_returns[index],
+                "deployed_return": summary.deployed_returns[index],
+                "env_steps_to_threshold": summary.steps_to_threshold[index],
+                "seconds_to_threshold": summary.seconds_to_threshold[index],
+            })
+    return rows
+
+
+def checkpoint_rows(
+    spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves
+) -> list[dict[str, float | str | int]]:
+    """One row per evaluated checkpoint: env steps, training wall time and deployed return (``deployed.csv``)."""
+    rows = []
+    for label, runs in curves.items():
+        for seed, curve in runs.items():
+            wall = logs[label][seed].cumulative_time
+            for iteration, value in zip(curve.iterations.tolist(), curve.returns.tolist()):
+                rows.append({
+                    "task": spec.task,
+                    "algorithm": label,
+                    "seed": seed,
+                    "iteration": iteration,
+                    "env_steps": (iteration + 1) * spec.env_steps_per_iteration,
+                    "training_seconds": float(wall[min(iteration, len(wall) - 1)]),
+                    "deployed_return": value,
+                })
+    return rows
+
+
 def write_report(spec: CompareSpec) -> tuple[list[dict], list[VariantSummary]]:
-    """Write ``learning_curves.png``, ``summary.md`` and ``summary.csv`` into the spec's output folder.
+    """Write the spec's report into its output folder: ``summary.md`` and ``summary.csv`` (one row per variant),
+    ``runs.csv`` (one row per run), ``deployed.csv`` (one row per evaluated checkpoint), ``learning_curves.png``
+    (training return) and ``deployed_curves.png`` (deployed return, once a run is evaluated).
 
     Returns:
         The table rows and the per-seed summaries behind them (both empty if no run has finished).
@@ -193,10 +399,17 @@ def write_report(spec: CompareSpec) -> tuple[list[dict], list[VariantSummary]]:
         print(f"[compare] {spec.name}: no finished runs to report")
         return [], []
     spec.output_dir.mkdir(parents=True, exist_ok=True)
-    summaries = summarize(spec, logs)
+    curves = read_deployed_curves(spec, logs)
+    summaries = summarize(spec, logs, curves)
     rows = table_rows(spec, summaries)
     write_csv(rows, spec.output_dir / "summary.csv")
-    (spec.output_dir / "summary.md").write_text(markdown_table(rows, spec.baseline))
+    write_csv(run_rows(spec, summaries), spec.output_dir / "runs.csv")
+    (spec.output_dir / "summary.md").write_text(summary_markdown(rows, spec.baseline))
     plot_learning_curves(spec, logs, spec.output_dir / "learning_curves.png")
-    print(f"[compare] {spec.name}: wrote {spec.output_dir}/learning_curves.png, summary.md, summary.csv")
+    written = ["summary.md", "summary.csv", "runs.csv", "learning_curves.png"]
+    if curves:
+        write_csv(checkpoint_rows(spec, logs, curves), spec.output_dir / "deployed.csv")
+        plot_deployed_curves(spec, logs, curves, spec.output_dir / "deployed_curves.png")
+        written += ["deployed.csv", "deployed_curves.png"]
+    print(f"[compare] {spec.name}: wrote {', '.join(written)} into {spec.output_dir}")
     return rows, summaries

@@ -8,6 +8,7 @@ import pathlib
 
 import yaml
 
+from genpo_ext.evaluation.records import DEFAULT_EPISODES
 from genpo_ext.presets import ALGORITHMS
 
 
@@ -51,6 +52,8 @@ class CompareSpec:
     """Folder holding one run folder per (variant, seed)."""
     output_dir: pathlib.Path
     """Folder receiving the plot and the tables."""
+    eval_episodes: int = DEFAULT_EPISODES
+    """Complete episodes per checkpoint of the deployed-policy evaluation (``scripts/evaluate.py --episodes``)."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -67,7 +70,7 @@ class CompareSpec:
 
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
-OPTIONAL_KEYS = ("name", "baseline", "iterations", "env_steps", "device", "overrides")
+OPTIONAL_KEYS = ("name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes")
 
 
 def _parse_variants(algorithms: list | dict) -> tuple[Variant, ...]:
@@ -124,4 +127,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         overrides=tuple(raw.get("overrides", ())),
         log_root=pathlib.Path(raw["log_root"]),
         output_dir=pathlib.Path(raw["output_dir"]),
+        eval_episodes=int(raw.get("eval_episodes", DEFAULT_EPISODES)),
     )

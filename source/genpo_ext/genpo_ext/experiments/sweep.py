@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from genpo_ext.experiments.spec import CompareSpec, Variant
 from genpo_ext.presets import GENPO_PRESETS, preset_changes
@@ -56,11 +57,13 @@ def algo_changes(algo: str) -> list[str]:
 
 
 def is_same_run(status: dict, command: list[str], changes: list[str]) -> bool:
-    """Whether a finished run's record matches this command and preset changes (the interpreter path aside).
+    """Whether a finished run's record matches this command and preset changes.
 
-    Records written before presets were recorded count as runs with no preset changes.
+    The interpreter and the path of ``scripts/train.py`` are left out, so that a checkout elsewhere (another
+    worktree, another machine) recognizes the runs it shares. Records written before presets were recorded count as
+    runs with no preset changes.
     """
-    return status["command"][1:] == command[1:] and status.get("preset_changes", []) == changes
+    return status["command"][2:] == command[2:] and status.get("preset_changes", []) == changes
 
 
 def read_status(run_dir: pathlib.Path) -> dict | None:
@@ -82,8 +85,16 @@ def run_one(command: list[str], run_dir: pathlib.Path) -> tuple[int, float]:
     return returncode, time.monotonic() - start
 
 
+AfterRun = Callable[[Variant, int, pathlib.Path], None]
+"""Called with the variant, the seed and the run folder of each run that is finished (trained now or earlier)."""
+
+
 def run_sweep(
-    spec: CompareSpec, train_script: pathlib.Path, labels: list[str] | None = None, seeds: list[int] | None = None
+    spec: CompareSpec,
+    train_script: pathlib.Path,
+    labels: list[str] | None = None,
+    seeds: list[int] | None = None,
+    after_run: AfterRun | None = None,
 ) -> list[RunOutcome]:
     """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
 
@@ -96,6 +107,7 @@ def run_sweep(
         train_script: Path of ``scripts/train.py``.
         labels: Train only these variants (default: all); the others are left as they are.
         seeds: Train only these seeds (default: the spec's).
+        after_run: Called after each finished run, e.g. to evaluate it before the next run trains.
     """
     variants = [variant for variant in spec.variants if labels is None or variant.label in labels]
     # Seed-major order: an interrupted sweep leaves every variant with the same seeds done.
@@ -110,6 +122,8 @@ def run_sweep(
         if status is not None and is_same_run(status, command, changes):
             print(f"{prefix} finished earlier, skipped", flush=True)
             outcomes.append(RunOutcome(variant.label, seed, "skipped", status["wall_time_s"]))
+            if after_run is not None:
+                after_run(variant, seed, run_dir)
             continue
         if status is not None:
             print(f"{prefix} command or preset changed since the finished run, training again", flush=True)
@@ -120,6 +134,8 @@ def run_sweep(
             (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=2))
             print(f"{prefix} finished in {wall_time / 60:.1f} min", flush=True)
             outcomes.append(RunOutcome(variant.label, seed, "finished", wall_time))
+            if after_run is not None:
+                after_run(variant, seed, run_dir)
         else:
             tail = (run_dir / TRAIN_LOG_FILE).read_text()[-FAILURE_TAIL_CHARS:]
             message = f"exit code {returncode}; last output:\n{tail}"

@@ -1,0 +1,108 @@
+"""The deployed policy of a sweep's runs: each finished run's checkpoints evaluated with ``scripts/evaluate.py``
+(deterministic policy, the spec's number of episodes, the common evaluation seed), and the returns it recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from genpo_ext.evaluation.records import (
+    DEFAULT_SEED,
+    DETERMINISTIC,
+    checkpoint_iteration,
+    list_checkpoints,
+    read_records,
+    unevaluated,
+)
+from genpo_ext.experiments.spec import CompareSpec
+from genpo_ext.gymnasium_backend import is_gymnasium_task
+
+EVAL_LOG_FILE = "eval.log"
+"""Captured output of the evaluations of a run, inside the run folder (appended to by each evaluation)."""
+
+ENV_OVERRIDE_PREFIX = "env."
+"""Prefix of the overrides that change an IsaacLab env config, which the evaluation must apply too."""
+
+
+@dataclasses.dataclass
+class DeployedCurve:
+    """The deployed policy's mean return at each evaluated checkpoint of a run."""
+
+    iterations: np.ndarray
+    """Iterations the checkpoints were saved after (0-based), increasing."""
+    returns: np.ndarray
+    """Mean return of the deterministic policy over the spec's episodes at each checkpoint."""
+
+    @property
+    def final_return(self) -> float:
+        """Deployed return of the last evaluated checkpoint."""
+        return float(self.returns[-1])
+
+
+def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Return the run's checkpoints that have no deterministic evaluation with the spec's episodes and seed."""
+    return unevaluated(list_checkpoints(run_dir), read_records(run_dir), DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
+
+
+def evaluation_command(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> list[str]:
+    """Return the ``scripts/evaluate.py`` command that evaluates a run's unevaluated checkpoints.
+
+    Args:
+        spec: The sweep.
+        run_dir: The run folder.
+        overrides: The run's override tokens; its ``env.*`` tokens apply to an IsaacLab task's evaluation envs.
+        script: Path of ``scripts/evaluate.py``.
+    """
+    command = [sys.executable, str(script), "--run_dir", str(run_dir), "--task", spec.task, "--all_checkpoints"]
+    command += ["--missing_only", "--episodes", str(spec.eval_episodes), "--seed", str(DEFAULT_SEED)]
+    if spec.device is not None:
+        command += ["--device", spec.device]
+    if not is_gymnasium_task(spec.task):
+        command += [token for token in overrides if token.startswith(ENV_OVERRIDE_PREFIX)]
+    return command
+
+
+def evaluate_run(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> bool:
+    """Evaluate a finished run's unevaluated checkpoints, appending the output to the run's ``eval.log``.
+
+    Returns:
+        Whether every checkpoint of the run is evaluated afterwards.
+    """
+    missing = missing_checkpoints(spec, run_dir)
+    if not missing:
+        return True
+    print(f"[compare]   evaluating {len(missing)} checkpoint(s) of {run_dir}, output in {run_dir / EVAL_LOG_FILE}",
+          flush=True)
+    start = time.monotonic()
+    with open(run_dir / EVAL_LOG_FILE, "a") as log:
+        command = evaluation_command(spec, run_dir, overrides, script)
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    curve = read_deployed(spec, run_dir)
+    if returncode != 0 or curve is None:
+        print(f"[compare]   evaluation FAILED (exit code {returncode}); see {run_dir / EVAL_LOG_FILE}", flush=True)
+        return False
+    print(f"[compare]   deployed return {curve.final_return:.1f} at iteration {curve.iterations[-1]} "
+          f"({(time.monotonic() - start) / 60:.1f} min)", flush=True)
+    return not missing_checkpoints(spec, run_dir)
+
+
+def read_deployed(spec: CompareSpec, run_dir: pathlib.Path) -> DeployedCurve | None:
+    """Return the deployed returns a run's ``eval.csv`` records with the spec's episodes and seed, or None if the
+    run's last checkpoint has none (a run is compared by its last checkpoint)."""
+    checkpoints = list_checkpoints(run_dir)
+    records = {
+        record.iteration: record.mean_return
+        for record in read_records(run_dir)
+        if (record.policy, record.episodes, record.seed) == (DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
+    }
+    if not checkpoints or checkpoint_iteration(checkpoints[-1]) not in records:
+        return None
+    iterations = np.array(sorted(records), dtype=int)
+    return DeployedCurve(iterations, np.array([records[iteration] for iteration in iterations]))
