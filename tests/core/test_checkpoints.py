@@ -34,7 +34,8 @@ def save_checkpoint(path: pathlib.Path) -> pathlib.Path:
 def test_intact_checkpoints_pass_and_loadable_is_what_passes(tmp_path: pathlib.Path) -> None:
     path = save_checkpoint(tmp_path / "model_3.pt")
     assert checkpoint_problem(path) is None
-    torch.testing.assert_close(torch.load(path)["model_state_dict"]["weight"], CHECKPOINT_STATE["model_state_dict"]["weight"])
+    expected = CHECKPOINT_STATE["model_state_dict"]["weight"]
+    torch.testing.assert_close(torch.load(path)["model_state_dict"]["weight"], expected)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU machine loads GPU checkpoints without a map_location")

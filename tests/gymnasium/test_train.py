@@ -48,7 +48,8 @@ def train(
     """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` (in the environment ``env``, in the
     folder ``cwd``, by default ``tmp_path``)."""
     command = [sys.executable, str(TRAIN_SCRIPT), "--task", "HalfCheetah-v5", "--num_envs", "4", "--max_iterations", "2"]
-    command += ["--seed", str(BASE_SEED), "--device", "cpu", "--log_dir", str(tmp_path), "agent.num_steps_per_env=8", *extra]
+    command += ["--seed", str(BASE_SEED), "--device", "cpu", "--log_dir", str(tmp_path)]
+    command += ["agent.num_steps_per_env=8", *extra]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd or tmp_path, env=env)
 
 
@@ -134,7 +135,7 @@ def test_find_checkpoint_lists_runs_and_how_to_pick_a_checkpoint(tmp_path):
 
 
 def train_args(log_dir: pathlib.Path, **flags) -> argparse.Namespace:
-    """The flags ``scripts/train.py`` parses for a short GenPO run on HalfCheetah-v5 on the CPU, updated by ``flags``."""
+    """The flags ``scripts/train.py`` parses for a short GenPO run on HalfCheetah-v5, updated by ``flags``."""
     defaults = dict(
         task="HalfCheetah-v5", algo="genpo", num_envs=4, max_iterations=1, seed=BASE_SEED, device="cpu",
         distributed=False, log_dir=str(log_dir), logger=None, resume=False, load_run=None, checkpoint=None,
@@ -254,7 +255,8 @@ def finished_run(tmp_path_factory) -> pathlib.Path:
 
 def resume(folder: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
     """Resume the copied finished run in ``folder`` for two iterations into a new run folder."""
-    return train(folder / EXPERIMENT / "resumed", "env.num_workers=0", "--resume", "--load_run", "2024.*", *extra, cwd=folder)
+    flags = ["--resume", "--load_run", "2024.*", *extra]
+    return train(folder / EXPERIMENT / "resumed", "env.num_workers=0", *flags, cwd=folder)
 
 
 def test_resume_loads_a_checkpoint_saved_on_a_gpu_onto_the_runs_device(finished_run, tmp_path):
@@ -278,7 +280,8 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint_naming_the_broken_one
     (warning,) = [line for line in result.stderr.splitlines() if line.startswith(WARNING_PREFIX)]
     assert f"checkpoint {run_dir / 'model_1.pt'} is broken (truncated" in warning
     assert f"Resuming from {run_dir / 'model_0.pt'}" in result.stdout
-    assert sorted(path.name for path in (tmp_path / EXPERIMENT / "resumed").glob("*.pt")) == ["model_0.pt", "model_1.pt"]
+    resumed = sorted(path.name for path in (tmp_path / EXPERIMENT / "resumed").glob("*.pt"))
+    assert resumed == ["model_0.pt", "model_1.pt"]
 
 
 def test_resume_from_a_chosen_broken_checkpoint_is_one_error_line(finished_run, tmp_path):

@@ -99,8 +99,9 @@ def test_resume_from_a_chosen_broken_checkpoint_is_one_error_line(tmp_path: path
     )  # fmt: skip
     with pytest.raises(SystemExit, match=re.escape(f"{ERROR_PREFIX}Checkpoint {newest} is broken (truncated")):
         train.main(args, [])
+    args = parse_train_args("--task", "Isaac-Cartpole-Direct", "--resume", "--load_run", "2025")
     with pytest.raises(CheckpointError, match="No run folder matching '2025'"):
-        train.resolve_resume_checkpoint(parse_train_args("--task", "x", "--resume", "--load_run", "2025"), str(tmp_path))
+        train.resolve_resume_checkpoint(args, str(tmp_path))
 
 
 def test_play_of_a_chosen_broken_checkpoint_is_one_error_line(tmp_path: pathlib.Path, monkeypatch) -> None:

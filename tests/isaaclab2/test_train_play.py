@@ -51,7 +51,8 @@ class ProcessGroupStarted(Exception):
 
 def env_cfg() -> SimpleNamespace:
     """The fields of an IsaacLab 2.3 environment config that the scripts set."""
-    return SimpleNamespace(scene=SimpleNamespace(num_envs=4096), sim=SimpleNamespace(device="cuda:0"), seed=42, log_dir=None)
+    scene, sim = SimpleNamespace(num_envs=4096), SimpleNamespace(device="cuda:0")
+    return SimpleNamespace(scene=scene, sim=sim, seed=42, log_dir=None)
 
 
 def parse(module, *argv: str, device: str = APP_LAUNCHER_DEFAULT_DEVICE):
@@ -66,8 +67,11 @@ def configs(monkeypatch, isaaclab2_task_ids):
     """Replace IsaacLab 2.3's config loading: the body receives a small environment config and GenPO's runner
     config for the toy task; returns both."""
     cfgs = SimpleNamespace(env=env_cfg(), agent=make_runner_cfg())
+    def run_with_task_config(task_id, agent_key, overrides, body):
+        body(cfgs.env, cfgs.agent)
+
     for module in (train, play):
-        monkeypatch.setattr(module, "run_with_task_config", lambda task_id, key, overrides, body: body(cfgs.env, cfgs.agent))
+        monkeypatch.setattr(module, "run_with_task_config", run_with_task_config)
     monkeypatch.setattr(train, "save_params", lambda log_dir, env_cfg, agent_cfg: None)
     return cfgs
 
@@ -161,7 +165,8 @@ def test_resume_from_a_chosen_broken_checkpoint_is_one_error_line(configs, finis
     truncate(finished_run / "model_1.pt")
     monkeypatch.setattr(train, "make_env", lambda *args: pytest.fail("no environment may start"))
     args = parse(train, "--resume", "--checkpoint", r"model_1\.pt", "--log_dir", str(finished_run.parent / "r"))
-    with pytest.raises(SystemExit, match=re.escape(f"{ERROR_PREFIX}Checkpoint {finished_run / 'model_1.pt'} is broken")):
+    message = f"{ERROR_PREFIX}Checkpoint {finished_run / 'model_1.pt'} is broken"
+    with pytest.raises(SystemExit, match=re.escape(message)):
         train.train(args, [])
 
 

@@ -145,7 +145,8 @@ def latest_run_dir(experiment_dir: str | os.PathLike, run_regex: str | None = No
     pattern = _compile("--load_run", run_regex or ".*")
     runs = []
     if os.path.isdir(experiment_dir):
-        runs = sorted(entry.path for entry in os.scandir(experiment_dir) if entry.is_dir() and pattern.match(entry.name))
+        with os.scandir(experiment_dir) as entries:
+            runs = sorted(entry.path for entry in entries if entry.is_dir() and pattern.match(entry.name))
     if not runs:
         raise CheckpointError(f"No run folder matching '{pattern.pattern}' in {os.path.abspath(experiment_dir)}.")
     return runs[-1]
@@ -180,7 +181,8 @@ def resolve_checkpoint(
     run_dir = os.path.abspath(run_dir)
     if not os.path.isdir(run_dir):
         raise CheckpointError(f"Run folder {run_dir} does not exist.")
-    candidates = [entry.path for entry in os.scandir(run_dir) if entry.is_file() and pattern.match(entry.name)]
+    with os.scandir(run_dir) as entries:
+        candidates = [entry.path for entry in entries if entry.is_file() and pattern.match(entry.name)]
     if not candidates:
         raise CheckpointError(
             f"No checkpoint matching '{pattern.pattern}' in {run_dir}. Pick a file with --checkpoint or another run"

@@ -56,7 +56,8 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
     """Return the checkpoint to resume from: the latest matching run folder, then its latest matching model file.
 
     Without ``checkpoint`` the newest intact model file is taken, and newer broken ones (a save cut short) are named
-    in a warning; a checkpoint chosen with ``checkpoint`` must be intact (:func:`genpo_ext.checkpoints.select_checkpoint`).
+    in a warning; a checkpoint chosen with ``checkpoint`` must be intact
+    (:func:`genpo_ext.checkpoints.select_checkpoint`).
 
     Args:
         experiment_dir: Folder holding the run folders.
@@ -183,7 +184,8 @@ def check_env_counts(env_cfg: dict) -> None:
         raise ConfigError(f"--num_envs must be at least 1, got {env_cfg['num_envs']}.")
     if env_cfg["num_workers"] < 0:
         raise ConfigError(
-            f"env.num_workers must be at least 0 (0 steps the envs in the training process), got {env_cfg['num_workers']}."
+            "env.num_workers must be at least 0 (0 steps the envs in the training process), got"
+            f" {env_cfg['num_workers']}."
         )
     env_cfg["num_workers"] = min(env_cfg["num_workers"], env_cfg["num_envs"])
 
