@@ -6,6 +6,7 @@ Examples:
     python scripts/train.py --task HalfCheetah-v5 --algo genpo_recommended
     python scripts/train.py --task HalfCheetah-v5 --logger wandb agent.wandb_project=genpo
     python scripts/train.py --task Isaac-Ant-v0 --algo genpo agent.algorithm.learning_rate=5e-4
+    torchrun --nproc_per_node 2 scripts/train.py --task Isaac-Ant --distributed --log_dir logs/rsl_rl/ant_2gpu
     ./isaaclab.sh -p scripts/train.py --task Isaac-Velocity-Rough-H1-v0 --algo genpo
 
 In an IsaacLab 2.3 installation (Isaac Sim 5.1, rsl_rl 3) IsaacLab tasks go to the IsaacLab 2.3 backend, which starts
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from genpo_ext.distributed import add_distributed_argument
 from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
 LOGGERS = ("tensorboard", "wandb")
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
     parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
     parser.add_argument("--device", default=None, help="Device for simulation and agent, e.g. 'cpu' or 'cuda:0'.")
+    add_distributed_argument(parser)
     parser.add_argument("--log_dir", default=None, help="Exact folder for this run's logs and checkpoints.")
     parser.add_argument(
         "--logger",

@@ -18,9 +18,15 @@ TESTS_ROOT = pathlib.Path(__file__).parent
 RSL_RL3_TESTS = ("rsl_rl3", "isaaclab2")
 """Test folders that need rsl_rl 3 (and, for ``isaaclab2``, IsaacLab 2.3's sources in the environment)."""
 
-SHARED_TESTS = ("core/test_coupled_flow.py", "core/test_activations.py", "core/test_presets.py")
-"""Tests of the flow, its activation and the GenPO presets, which both rsl_rl generations share: the rsl_rl 3
-environment runs them too."""
+SHARED_TESTS = (
+    "core/test_coupled_flow.py",
+    "core/test_activations.py",
+    "core/test_presets.py",
+    "core/test_checkpoints.py",
+    "core/test_distributed_launch.py",
+)
+"""Tests of the flow, its activation, the GenPO presets, checkpoint selection and the ``--distributed`` ranks, which
+both rsl_rl generations share: the rsl_rl 3 environment runs them too."""
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:

@@ -7,12 +7,18 @@ import argparse
 import multiprocessing
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 
 import pytest
+import torch
 import yaml
+from checkpoint_files import resave_as_saved_on_gpu, truncate
 
+from genpo_ext.checkpoints import CheckpointError
+from genpo_ext.gymnasium_backend import train as backend
 from genpo_ext.gymnasium_backend.errors import ConfigError
 from genpo_ext.gymnasium_backend.train import find_checkpoint
 from genpo_ext.gymnasium_backend.train import main as backend_main
@@ -23,12 +29,28 @@ TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 ERROR_PREFIX = "[ERROR] genpo_ext: "
 """Start of the one line that ends a run on a configuration mistake."""
 
+WARNING_PREFIX = "[WARNING] genpo_ext: "
+"""Start of the line that names a broken checkpoint that was skipped."""
 
-def train(tmp_path: pathlib.Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` (in the environment ``env``)."""
+EXPERIMENT = pathlib.Path("logs", "rsl_rl", "HalfCheetah-v5_genpo")
+"""Experiment folder of the GenPO runs below, relative to the folder they run in."""
+
+TORCHRUN_RANKS = [{"WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": str(rank)} for rank in range(2)]
+"""What ``torchrun --nproc_per_node 2`` sets in each of its two processes."""
+
+BASE_SEED = 3
+"""Seed given on the command line of the runs below."""
+
+
+def train(
+    tmp_path: pathlib.Path, *extra: str, env: dict[str, str] | None = None, cwd: pathlib.Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` (in the environment ``env``, in the
+    folder ``cwd``, by default ``tmp_path``)."""
     command = [sys.executable, str(TRAIN_SCRIPT), "--task", "HalfCheetah-v5", "--num_envs", "4", "--max_iterations", "2"]
-    command += ["--seed", "3", "--device", "cpu", "--log_dir", str(tmp_path), "agent.num_steps_per_env=8", *extra]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    command += ["--seed", str(BASE_SEED), "--device", "cpu", "--log_dir", str(tmp_path)]
+    command += ["agent.num_steps_per_env=8", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd or tmp_path, env=env)
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -101,8 +123,8 @@ def test_find_checkpoint_lists_runs_and_how_to_pick_a_checkpoint(tmp_path):
     otherwise the latest checkpoint of the latest matching run is found."""
     for run in ("2024-01-01_seed1", "2024-01-02_seed1", "2024-01-03_seed2"):
         (tmp_path / run).mkdir()
-    (tmp_path / "2024-01-02_seed1" / "model_10.pt").touch()
-    (tmp_path / "2024-01-02_seed1" / "model_9.pt").touch()
+    torch.save({"iter": 10}, tmp_path / "2024-01-02_seed1" / "model_10.pt")
+    torch.save({"iter": 9}, tmp_path / "2024-01-02_seed1" / "model_9.pt")
     with pytest.raises(ConfigError, match="--load_run '2025.*' matches no run folder in .* Latest runs: 2024-01-01"):
         find_checkpoint(tmp_path, "2025.*", None)
     with pytest.raises(ConfigError, match=r"No checkpoint matching .* in .*2024-01-03_seed2\. Pick a file with"):
@@ -112,13 +134,19 @@ def test_find_checkpoint_lists_runs_and_how_to_pick_a_checkpoint(tmp_path):
     assert find_checkpoint(tmp_path, ".*seed1", None) == tmp_path / "2024-01-02_seed1" / "model_10.pt"
 
 
+def train_args(log_dir: pathlib.Path, **flags) -> argparse.Namespace:
+    """The flags ``scripts/train.py`` parses for a short GenPO run on HalfCheetah-v5, updated by ``flags``."""
+    defaults = dict(
+        task="HalfCheetah-v5", algo="genpo", num_envs=4, max_iterations=1, seed=BASE_SEED, device="cpu",
+        distributed=False, log_dir=str(log_dir), logger=None, resume=False, load_run=None, checkpoint=None,
+    )  # fmt: skip
+    return argparse.Namespace(**{**defaults, **flags})
+
+
 def test_config_mistake_closes_the_env_workers(tmp_path, monkeypatch):
     """A mistake found while building the runner, after the env workers started, still closes them."""
     monkeypatch.chdir(tmp_path)
-    args = argparse.Namespace(
-        task="HalfCheetah-v5", algo="genpo", num_envs=4, max_iterations=1, seed=1, device="cpu", log_dir=str(tmp_path),
-        logger=None, resume=False, load_run=None, checkpoint=None,
-    )  # fmt: skip
+    args = train_args(tmp_path, seed=1)
     overrides = ["env.num_workers=2", "agent.torch_threads=null", "agent.actor.mixing_coef=1.5"]
     children_before = set(multiprocessing.active_children())
     with pytest.raises(SystemExit, match="Invalid agent config"):
@@ -140,3 +168,134 @@ def test_wandb_logger_writes_an_offline_run_into_the_log_dir(tmp_path):
         assert text.encode() in records, text
     assert (run_dir / "files" / "model_1.pt").is_file()
     assert yaml.safe_load((tmp_path / "params" / "agent.yaml").read_text())["wandb_project"] == "HalfCheetah-v5_ppo"
+
+
+class RankAccepted(Exception):
+    """Raised where rsl_rl's runner, having accepted its device for the process's rank, starts NCCL."""
+
+
+@pytest.mark.parametrize("environment", TORCHRUN_RANKS, ids=["rank0", "rank1"])
+def test_distributed_gives_each_rank_its_gpu_and_seed(tmp_path, monkeypatch, environment):
+    """Under ``torchrun``, ``--distributed`` hands the envs and rsl_rl's own runner ``cuda:<LOCAL_RANK>`` and the
+    seed plus the rank: the runner accepts the device for its rank and goes on to start NCCL (stopped there, as this
+    machine has no GPU). Only rank 0 writes the run's files."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    envs = []
+
+    class RecordedEnv:
+        """Stands in for the gymnasium envs, which would put their tensors on a GPU this machine lacks."""
+
+        def __init__(self, **kwargs):
+            envs.append(kwargs)
+
+        def close(self):
+            pass
+
+    def start_nccl(backend, rank, world_size):
+        raise RankAccepted(backend, rank, world_size)
+
+    monkeypatch.setattr(backend, "GymnasiumVecEnv", RecordedEnv)
+    monkeypatch.setattr(torch.distributed, "init_process_group", start_nccl)
+    rank = int(environment["RANK"])
+    with pytest.raises(RankAccepted) as accepted:
+        backend_main(train_args(tmp_path / "run", device=None, distributed=True), [])
+    assert accepted.value.args == ("nccl", rank, 2)
+    assert envs == [{**envs[0], "device": f"cuda:{rank}", "seed": BASE_SEED + rank}]
+    assert (tmp_path / "run" / "params").is_dir() == (rank == 0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "environment", "message"),
+    [
+        ({"distributed": True, "device": "cpu"}, TORCHRUN_RANKS[1], "--distributed trains one process per GPU; --device cpu is not a GPU."),
+        ({"distributed": True, "device": None}, TORCHRUN_RANKS[1], "LOCAL_RANK=1 trains on cuda:1, but torch sees 0 CUDA"),
+        ({}, TORCHRUN_RANKS[1], "WORLD_SIZE=2: this process was started by torchrun, but --distributed is missing."),
+    ],
+    ids=["cpu", "no_gpu", "torchrun_without_distributed"],
+)  # fmt: skip
+def test_distributed_launch_mistakes_are_one_error_line(tmp_path, monkeypatch, flags, environment, message):
+    """A ``--distributed`` launch that cannot work ends before any env starts, saying why."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(SystemExit, match=f"^{re.escape(ERROR_PREFIX)}") as error:
+        backend_main(train_args(tmp_path, **flags), [])
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--num_envs", "0"], "--num_envs must be at least 1, got 0."),
+    (["--task", "CartPole-v1"], "Task 'CartPole-v1' has the action space Discrete(2); GenPO and rsl_rl's PPO need continuous actions, a 1-D Box. Valid: continuous-control tasks, e.g. HalfCheetah-v5,"),
+], ids=["no_envs", "discrete_actions"])  # fmt: skip
+def test_user_mistakes_are_one_error_line_naming_what_is_valid(tmp_path, flags, message):
+    """Mistakes a new user makes end in one ``[ERROR]`` line that names what is valid (the task flag given last
+    wins over the HalfCheetah default of the helper)."""
+    assert message in error_line(train(tmp_path, *flags))
+
+
+def test_fewer_envs_than_workers_train(tmp_path):
+    """A single env trains: it gets one worker process instead of the table's two."""
+    result = train(tmp_path, "--num_envs", "1", "--max_iterations", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert yaml.safe_load((tmp_path / "params" / "env.yaml").read_text())["num_workers"] == 1
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> pathlib.Path:
+    """A folder holding one finished two-iteration GenPO run in its experiment folder (checkpoints model_0 and
+    model_1); tests copy it before changing it."""
+    root = tmp_path_factory.mktemp("finished")
+    result = train(root / EXPERIMENT / "2024-01-01_00-00-00_seed3", "env.num_workers=0", cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def resume(folder: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
+    """Resume the copied finished run in ``folder`` for two iterations into a new run folder."""
+    flags = ["--resume", "--load_run", "2024.*", *extra]
+    return train(folder / EXPERIMENT / "resumed", "env.num_workers=0", *flags, cwd=folder)
+
+
+def test_resume_loads_a_checkpoint_saved_on_a_gpu_onto_the_runs_device(finished_run, tmp_path):
+    """A checkpoint saved on a GPU resumes on this CPU machine: it is loaded onto the run's device."""
+    shutil.copytree(finished_run, tmp_path, dirs_exist_ok=True)
+    run_dir = tmp_path / EXPERIMENT / "2024-01-01_00-00-00_seed3"
+    resave_as_saved_on_gpu(run_dir / "model_1.pt")
+    result = resume(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming from {run_dir / 'model_1.pt'}" in result.stdout
+    assert (tmp_path / EXPERIMENT / "resumed" / "model_2.pt").is_file(), "the iteration count continues"
+
+
+def test_resume_falls_back_to_the_newest_intact_checkpoint_naming_the_broken_one(finished_run, tmp_path):
+    """A checkpoint cut short during its save is skipped with a warning that names it."""
+    shutil.copytree(finished_run, tmp_path, dirs_exist_ok=True)
+    run_dir = tmp_path / EXPERIMENT / "2024-01-01_00-00-00_seed3"
+    truncate(run_dir / "model_1.pt")
+    result = resume(tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith(WARNING_PREFIX)]
+    assert f"checkpoint {run_dir / 'model_1.pt'} is broken (truncated" in warning
+    assert f"Resuming from {run_dir / 'model_0.pt'}" in result.stdout
+    resumed = sorted(path.name for path in (tmp_path / EXPERIMENT / "resumed").glob("*.pt"))
+    assert resumed == ["model_0.pt", "model_1.pt"]
+
+
+def test_resume_from_a_chosen_broken_checkpoint_is_one_error_line(finished_run, tmp_path):
+    """A broken checkpoint chosen with ``--checkpoint`` ends the run with one ``[ERROR]`` line naming it."""
+    shutil.copytree(finished_run, tmp_path, dirs_exist_ok=True)
+    broken = truncate(tmp_path / EXPERIMENT / "2024-01-01_00-00-00_seed3" / "model_1.pt")
+    line = error_line(resume(tmp_path, "--checkpoint", r"model_1\.pt"))
+    assert line.startswith(f"{ERROR_PREFIX}Checkpoint {broken} is broken (truncated")
+
+
+def test_every_checkpoint_broken_is_a_checkpoint_error(tmp_path):
+    """When every checkpoint of the run is broken, nothing is resumed."""
+    run_dir = tmp_path / "2024-01-01_seed1"
+    run_dir.mkdir()
+    (run_dir / "model_0.pt").write_bytes(b"PK")
+    with pytest.raises(CheckpointError, match="No intact checkpoint in .*: model_0.pt are broken"):
+        find_checkpoint(tmp_path, None, None)

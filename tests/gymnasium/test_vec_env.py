@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from genpo_ext.gymnasium_backend.errors import ConfigError
 from genpo_ext.gymnasium_backend.vec_env import OBSERVATION_GROUP, GymnasiumVecEnv
 
 TASK = "Hopper-v5"
@@ -126,6 +127,6 @@ def test_logged_episode_returns_match_hand_stepped_returns(actions, expected):
 
 
 def test_rejects_discrete_action_spaces():
-    """A task without a Box action space fails with a clear error."""
-    with pytest.raises(ValueError, match="Box action space"):
+    """A task without a Box action space fails with a configuration error naming valid tasks."""
+    with pytest.raises(ConfigError, match=r"action space Discrete\(2\); .* Valid: continuous-control tasks, e.g."):
         GymnasiumVecEnv("CartPole-v1", 2, 0, SEED, "cpu")

@@ -1,5 +1,6 @@
 """Real IsaacLab environments on the CPU, kit-less: GenPO trains through ``scripts/train.py`` and through the
-``isaaclab`` CLI, ``--algo ppo`` runs the stock config, training resumes, and play loads and exports the policy.
+``isaaclab`` CLI, ``--algo ppo`` runs the stock config, training resumes, and play loads and exports the policy; a
+checkpoint saved on a GPU resumes and plays here, and play skips a checkpoint whose save was cut short.
 
 Each test starts a simulation (about a minute on a CPU once warp's kernels are cached); deselect them with
 ``-m "not isaaclab_sim"``.
@@ -8,11 +9,13 @@ Each test starts a simulation (about a minute on a CPU once warp's kernels are c
 from __future__ import annotations
 
 import pathlib
+import shutil
 import sys
 
 import numpy as np
 import pytest
 import yaml
+from checkpoint_files import resave_as_saved_on_gpu, truncate
 
 pytestmark = pytest.mark.isaaclab_sim
 
@@ -79,14 +82,38 @@ def test_play_loads_the_checkpoint_and_exports(cartpole_genpo_run, run_script):
     np.testing.assert_allclose(onnx_action, jit_action, atol=1e-5)
 
 
+def copy_run(run_dir: pathlib.Path, name: str) -> pathlib.Path:
+    """Copy a run folder next to it, so that a test can change its checkpoints."""
+    copy = run_dir.parent / name
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
 def test_train_py_resumes_from_the_latest_checkpoint(cartpole_genpo_run, run_script):
-    run_dir, _ = cartpole_genpo_run
+    """Training resumes from the latest checkpoint of a run, here one saved on a GPU: it is loaded onto the CPU."""
+    run_dir = copy_run(cartpole_genpo_run[0], "saved_on_gpu")
+    resave_as_saved_on_gpu(run_dir / FINAL_CHECKPOINT)
     resumed_dir = run_dir.parent / "resumed"
     result = train(run_script, "Isaac-Cartpole-Direct", resumed_dir, "--algo", "genpo", "--resume", "--load_run", run_dir.name)
     assert f"resuming from {run_dir / FINAL_CHECKPOINT}" in result.stdout
     # the counter continues from the loaded iteration, so the last checkpoint is one past a fresh run's
     assert (resumed_dir / f"model_{NUM_ITERATIONS}.pt").is_file()
     assert not (resumed_dir / FINAL_CHECKPOINT).exists()
+
+
+def test_play_skips_a_checkpoint_cut_short_and_loads_one_saved_on_a_gpu(cartpole_genpo_run, run_script):
+    """Play takes the newest intact checkpoint, naming the broken newer one, and loads it onto the CPU although it
+    was saved on a GPU."""
+    run_dir = copy_run(cartpole_genpo_run[0], "cut_short")
+    truncate(run_dir / FINAL_CHECKPOINT)
+    resave_as_saved_on_gpu(run_dir / "model_0.pt")
+    result = run_script(
+        "play.py", "--task", "Isaac-Cartpole-Direct", "--log_dir", str(run_dir), "--num_envs", "2",
+        "--num_steps", "10", "--device", "cpu", cwd=run_dir.parent,
+    )  # fmt: skip
+    assert f"[WARNING] genpo_ext: checkpoint {run_dir / FINAL_CHECKPOINT} is broken (truncated" in result.stderr
+    assert f"playing {run_dir / 'model_0.pt'}" in result.stdout
+    assert (run_dir / "exported" / "policy.onnx").is_file()
 
 
 def test_train_py_algo_ppo_runs_the_stock_cfg(tmp_path, run_script):

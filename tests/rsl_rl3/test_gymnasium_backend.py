@@ -3,12 +3,15 @@ training GenPO and stock PPO on a MuJoCo task with the stock rsl_rl 3 runner."""
 
 from __future__ import annotations
 
+import argparse
 import pathlib
 import pytest
 import re
 import subprocess
 import sys
+import torch
 import yaml
+from checkpoint_files import resave_as_saved_on_gpu, truncate
 
 from genpo_ext.gymnasium_backend.config import AGENTS_TABLE, deep_merge, load_task_cfg, to_rsl_rl3_agent_cfg
 from genpo_ext.presets import GENPO_PRESETS
@@ -64,12 +67,16 @@ def test_untranslatable_agents_fail_with_a_reason() -> None:
         to_rsl_rl3_agent_cfg(rsl_rl5_cfg)
 
 
-def train(tmp_path: pathlib.Path, algo: str, *overrides: str) -> subprocess.CompletedProcess:
-    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` with ``scripts/train.py``."""
+def train(
+    tmp_path: pathlib.Path, algo: str, *overrides: str, cwd: pathlib.Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run two tiny iterations of HalfCheetah-v5 training into ``tmp_path`` with ``scripts/train.py`` (in the folder
+    ``cwd``, by default ``tmp_path``); ``overrides`` may hold flags too."""
     command = [sys.executable, str(TRAIN_SCRIPT), "--task", "HalfCheetah-v5", "--algo", algo, "--num_envs", "4"]
     command += ["--max_iterations", "2", "--seed", "3", "--device", "cpu", "--log_dir", str(tmp_path)]
     command += ["agent.num_steps_per_env=8", "env.num_workers=0", *overrides]
-    return subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=tmp_path)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, cwd=cwd or tmp_path)
 
 
 @pytest.mark.parametrize("algo", ["genpo", "genpo_recommended", "ppo"])
@@ -102,3 +109,57 @@ def test_config_mistakes_end_in_one_error_line(tmp_path: pathlib.Path, override:
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert re.match(rf"\[ERROR\] genpo_ext: {message}", last_line), last_line
+
+
+class ProcessGroupStarted(Exception):
+    """Raised where rsl_rl 3's runner, having accepted its device for the process's rank, starts NCCL."""
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_distributed_gives_each_rank_its_gpu_and_seed(tmp_path: pathlib.Path, monkeypatch, rank: int) -> None:
+    """Under ``torchrun``, ``--distributed`` hands the envs and rsl_rl 3's own runner ``cuda:<LOCAL_RANK>`` and the
+    seed plus the rank; the runner accepts the device for its rank and starts NCCL (stopped there: no GPU here)."""
+    from genpo_ext.gymnasium_backend import train as backend
+
+    for name, value in {"WORLD_SIZE": "2", "RANK": str(rank), "LOCAL_RANK": str(rank)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    envs = []
+
+    class RecordedEnv:
+        """Stands in for the gymnasium envs, which would put their tensors on a GPU this machine lacks."""
+
+        def __init__(self, **kwargs):
+            envs.append(kwargs)
+
+        def close(self):
+            pass
+
+    def start_process_group(backend, rank, world_size, **kwargs):
+        raise ProcessGroupStarted(backend, rank, world_size)
+
+    monkeypatch.setattr(backend, "GymnasiumVecEnv", RecordedEnv)
+    monkeypatch.setattr(torch.distributed, "init_process_group", start_process_group)
+    args = argparse.Namespace(
+        task="HalfCheetah-v5", algo="genpo", num_envs=4, max_iterations=1, seed=3, device=None, distributed=True,
+        log_dir=str(tmp_path / "run"), logger=None, resume=False, load_run=None, checkpoint=None,
+    )  # fmt: skip
+    with pytest.raises(ProcessGroupStarted) as started:
+        backend.main(args, [])
+    assert started.value.args == ("nccl", rank, 2)
+    assert (envs[0]["device"], envs[0]["seed"]) == (f"cuda:{rank}", 3 + rank)
+
+
+def test_resume_skips_a_checkpoint_cut_short_and_loads_one_saved_on_a_gpu(tmp_path: pathlib.Path) -> None:
+    """``--resume`` takes the newest intact checkpoint, naming the broken newer one, and loads it onto the run's
+    device although it was saved on a GPU."""
+    run_dir = tmp_path / "logs" / "rsl_rl" / "HalfCheetah-v5_genpo" / "2024-01-01_seed3"
+    run_dir.mkdir(parents=True)
+    assert train(run_dir, "genpo").returncode == 0
+    truncate(run_dir / "model_1.pt")
+    resave_as_saved_on_gpu(run_dir / "model_0.pt")
+    resumed = train(run_dir.parent / "resumed", "genpo", "--resume", "--load_run", "2024.*", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"[WARNING] genpo_ext: checkpoint {run_dir / 'model_1.pt'} is broken (truncated" in resumed.stderr
+    assert f"Resuming from {run_dir / 'model_0.pt'}" in resumed.stdout

@@ -15,6 +15,8 @@ import torch
 import yaml
 from rsl_rl.runners import OnPolicyRunner
 
+from genpo_ext.checkpoints import CheckpointError, select_checkpoint
+from genpo_ext.distributed import ProcessRank, launch_problem
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
 from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors
 from genpo_ext.gymnasium_backend.vec_env import GymnasiumVecEnv
@@ -53,6 +55,10 @@ def seed_everything(seed: int) -> None:
 def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoint: str | None) -> pathlib.Path:
     """Return the checkpoint to resume from: the latest matching run folder, then its latest matching model file.
 
+    Without ``checkpoint`` the newest intact model file is taken, and newer broken ones (a save cut short) are named
+    in a warning; a checkpoint chosen with ``checkpoint`` must be intact
+    (:func:`genpo_ext.checkpoints.select_checkpoint`).
+
     Args:
         experiment_dir: Folder holding the run folders.
         load_run: Regex for the run folder name; None matches any.
@@ -61,6 +67,7 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
     Raises:
         ConfigError: If a regex is invalid, or no run folder or checkpoint matches (naming the folder searched and
             how to pick another).
+        CheckpointError: If the chosen checkpoint, or every matching one, is broken.
     """
     run_regex = compile_flag_regex("--load_run", load_run or ".*")
     checkpoint_regex = compile_flag_regex("--checkpoint", checkpoint or CHECKPOINT_PATTERN)
@@ -76,13 +83,13 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
         raise ConfigError(
             f"--load_run '{load_run}' matches no run folder in {experiment_dir.resolve()}. Latest runs: {latest}."
         )
-    models = [p for p in matching[-1].glob("*.pt") if checkpoint_regex.fullmatch(p.name)]
+    models = [p.absolute() for p in matching[-1].glob("*.pt") if checkpoint_regex.fullmatch(p.name)]
     if not models:
         raise ConfigError(
             f"No checkpoint matching '{checkpoint_regex.pattern}' in {matching[-1].resolve()}. Pick a file with"
             " --checkpoint <regex> or another run with --load_run <regex>."
         )
-    return max(models, key=lambda p: [int(n) for n in re.findall(r"\d+", p.name)] or [0])
+    return pathlib.Path(select_checkpoint(models, explicit=checkpoint is not None))
 
 
 def compile_flag_regex(flag: str, pattern: str) -> re.Pattern:
@@ -132,20 +139,25 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     """
     try:
         train(args, overrides)
-    except ConfigError as error:
+    except (ConfigError, CheckpointError) as error:
         raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
 
 
-def build_cfgs(args: argparse.Namespace, overrides: list[str]) -> tuple[dict, dict]:
+def build_cfgs(args: argparse.Namespace, overrides: list[str], rank: ProcessRank) -> tuple[dict, dict]:
     """Return the ``(env_cfg, agent_cfg)`` of a run: the task's table entry, the overrides, then the flags.
 
+    With ``--distributed`` the agent and the envs of this process use ``cuda:<local rank>`` and the seed plus the
+    global rank (as IsaacLab 3's ``train.py``).
+
     Raises:
-        ConfigError: If an override is malformed.
+        ConfigError: If an override is malformed, the number of envs or workers is invalid, or the launch does not
+            fit ``--distributed``.
     """
     env_cfg, agent_cfg = load_task_cfg(args.task, args.algo)
     apply_overrides(env_cfg, agent_cfg, overrides)
     if args.num_envs is not None:
         env_cfg["num_envs"] = args.num_envs
+    check_env_counts(env_cfg)
     if args.max_iterations is not None:
         agent_cfg["max_iterations"] = args.max_iterations
     if args.seed is not None:
@@ -153,7 +165,29 @@ def build_cfgs(args: argparse.Namespace, overrides: list[str]) -> tuple[dict, di
     if args.logger is not None:
         agent_cfg["logger"] = args.logger
     agent_cfg["device"] = resolve_device(args.device or agent_cfg.get("device"))
+    problem = launch_problem(args.distributed, args.device, rank, visible_gpus=torch.cuda.device_count())
+    if problem is not None:
+        raise ConfigError(problem)
+    if args.distributed:
+        agent_cfg["device"] = rank.device
+        agent_cfg["seed"] = rank.seed(agent_cfg["seed"])
     return env_cfg, agent_cfg
+
+
+def check_env_counts(env_cfg: dict) -> None:
+    """Check the number of envs and fit the number of worker processes to it (a worker steps at least one env).
+
+    Raises:
+        ConfigError: If there is no env or the number of workers is negative.
+    """
+    if env_cfg["num_envs"] < 1:
+        raise ConfigError(f"--num_envs must be at least 1, got {env_cfg['num_envs']}.")
+    if env_cfg["num_workers"] < 0:
+        raise ConfigError(
+            "env.num_workers must be at least 0 (0 steps the envs in the training process), got"
+            f" {env_cfg['num_workers']}."
+        )
+    env_cfg["num_workers"] = min(env_cfg["num_workers"], env_cfg["num_envs"])
 
 
 def resume_checkpoint(args: argparse.Namespace, experiment_dir: pathlib.Path) -> pathlib.Path | None:
@@ -169,18 +203,28 @@ def resume_checkpoint(args: argparse.Namespace, experiment_dir: pathlib.Path) ->
     return find_checkpoint(experiment_dir, args.load_run, args.checkpoint)
 
 
+def save_params(log_dir: pathlib.Path, task: str, env_cfg: dict, agent_cfg: dict) -> None:
+    """Record the run's resolved env and agent configs in ``<log_dir>/params``."""
+    os.makedirs(log_dir / "params", exist_ok=True)
+    # the task id beside the env config lets scripts/evaluate.py rebuild the env from the run folder alone
+    env_record = {"task": task, **env_cfg}
+    (log_dir / "params" / "env.yaml").write_text(yaml.safe_dump(env_record, sort_keys=False))
+    (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg, sort_keys=False))
+
+
 def train(args: argparse.Namespace, overrides: list[str]) -> None:
     """Build the config, the envs and the runner from the parsed ``scripts/train.py`` flags, then train.
 
     Args:
         args: Flags of ``scripts/train.py`` (``task``, ``algo``, ``num_envs``, ``max_iterations``, ``seed``,
-            ``device``, ``log_dir``, ``logger``, ``resume``, ``load_run``, ``checkpoint``).
+            ``device``, ``distributed``, ``log_dir``, ``logger``, ``resume``, ``load_run``, ``checkpoint``).
         overrides: ``env.a.b=value`` / ``agent.a.b=value`` tokens; flags win over overrides.
 
     Raises:
         ConfigError: If the flags or the config are mistaken; the envs are closed first.
     """
-    env_cfg, agent_cfg = build_cfgs(args, overrides)
+    rank = ProcessRank.from_environment()
+    env_cfg, agent_cfg = build_cfgs(args, overrides, rank)
     experiment_name = f"{args.task}_{args.algo}"
     experiment_dir = LOG_ROOT / experiment_name
     timestamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
@@ -200,18 +244,17 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
         make_kwargs=env_cfg["make_kwargs"],
     )
     try:
-        os.makedirs(log_dir / "params", exist_ok=True)
-        # the task id beside the env config lets scripts/evaluate.py rebuild the env from the run folder alone
-        env_record = {"task": args.task, **env_cfg}
-        (log_dir / "params" / "env.yaml").write_text(yaml.safe_dump(env_record, sort_keys=False))
-        (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg, sort_keys=False))
-        print(f"[INFO] {args.algo} on {args.task}: logging to {log_dir}")
+        # rsl_rl logs from global rank 0 only; the other processes write nothing either
+        if rank.is_main:
+            save_params(log_dir, args.task, env_cfg, agent_cfg)
+        print(f"[INFO] {args.algo} on {args.task} ({agent_cfg['device']}): logging to {log_dir}")
 
         with agent_construction_errors(agent_cfg):
             runner = OnPolicyRunner(env, agent_cfg, log_dir=str(log_dir), device=agent_cfg["device"])
         if resume_path is not None:
             print(f"[INFO] Resuming from {resume_path}")
-            runner.load(str(resume_path))
+            # onto this process's device, wherever the checkpoint was saved
+            runner.load(str(resume_path), map_location=agent_cfg["device"])
         runner.learn(num_learning_iterations=agent_cfg["max_iterations"])
     finally:
         env.close()

@@ -8,10 +8,14 @@ import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
+from genpo_ext.gymnasium_backend.errors import ConfigError
 from genpo_ext.gymnasium_backend.multiprocess_vector_env import MultiProcessVectorEnv, make_sync_vector_env
 
 OBSERVATION_GROUP = "policy"
 """Name of the single observation group the adapter returns (actor and critic both read it)."""
+
+CONTINUOUS_CONTROL_EXAMPLES = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5")
+"""Gymnasium tasks with a continuous action space, named when a task's action space does not fit."""
 
 
 class EnvCfg(dict):
@@ -51,6 +55,9 @@ class GymnasiumVecEnv(VecEnv):
             seed: Env ``i`` is reset with seed ``seed + i``.
             device: Device of the returned tensors.
             make_kwargs: Keyword arguments for ``gymnasium.make``.
+
+        Raises:
+            ConfigError: If the task's action space is not a 1-D ``Box`` (the envs are closed first).
         """
         make_kwargs = dict(make_kwargs or {})
         if num_workers == 0:
@@ -60,7 +67,10 @@ class GymnasiumVecEnv(VecEnv):
         action_space = self.vector_env.single_action_space
         if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
             self.vector_env.close()
-            raise ValueError(f"Task '{task}' must have a 1-D Box action space for continuous control, got {action_space}.")
+            raise ConfigError(
+                f"Task '{task}' has the action space {action_space}; GenPO and rsl_rl's PPO need continuous actions, a"
+                f" 1-D Box. Valid: continuous-control tasks, e.g. {', '.join(CONTINUOUS_CONTROL_EXAMPLES)}."
+            )
 
         self.num_envs = num_envs
         self.num_actions = action_space.shape[0]

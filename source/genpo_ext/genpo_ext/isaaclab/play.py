@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 
+from genpo_ext.checkpoints import CheckpointError, find_run_checkpoint
 from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
 from . import offline_assets
 from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
-from .train import CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, load_agent_cfg
+from .train import DEFAULT_LOG_ROOT, load_agent_cfg
 
 EXPORT_FOLDER = "exported"
 """Folder, next to the checkpoint, that receives the exported policies."""
@@ -73,7 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     task_id = resolve_task_or_exit(args.task)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     args.device = resolve_device(args.device)
-    checkpoint = resolve_checkpoint(args, task_id, agent_key)
+    try:
+        checkpoint = resolve_checkpoint(args, task_id, agent_key)
+    except CheckpointError as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
     print(f"[INFO] genpo_ext: playing {checkpoint} on {task_id} ({args.device})")
     play(task_id, agent_key, checkpoint, args, [*overrides, f"{AGENT_OVERRIDE_PREFIX}device={args.device}"])
 
@@ -81,19 +84,17 @@ def main(argv: list[str] | None = None) -> None:
 def resolve_checkpoint(args: argparse.Namespace, task_id: str, agent_key: str) -> str:
     """Return the checkpoint to play: an explicit file, else the latest match in the run or experiment folder.
 
-    Raises:
-        ValueError: If no checkpoint matches.
-    """
-    from isaaclab_tasks.utils import get_checkpoint_path
+    Without ``--checkpoint`` the newest intact checkpoint is played; newer broken ones (a save cut short) are named
+    in a warning.
 
-    if args.checkpoint and os.path.isfile(args.checkpoint):
-        return os.path.abspath(args.checkpoint)
-    checkpoint_regex = args.checkpoint or CHECKPOINT_PATTERN
-    if args.log_dir:
-        run_dir = os.path.abspath(args.log_dir)
-        return get_checkpoint_path(os.path.dirname(run_dir), re.escape(os.path.basename(run_dir)) + "$", checkpoint_regex)
-    experiment_dir = os.path.abspath(os.path.join(DEFAULT_LOG_ROOT, load_agent_cfg(task_id, agent_key).experiment_name))
-    return get_checkpoint_path(experiment_dir, args.load_run or ".*", checkpoint_regex)
+    Raises:
+        CheckpointError: If no checkpoint matches, or the chosen checkpoint or every checkpoint of the run is broken.
+    """
+    experiment_dir = None
+    if not (args.log_dir or (args.checkpoint and os.path.isfile(args.checkpoint))):
+        experiment_name = load_agent_cfg(task_id, agent_key).experiment_name
+        experiment_dir = os.path.abspath(os.path.join(DEFAULT_LOG_ROOT, experiment_name))
+    return find_run_checkpoint(experiment_dir, args.load_run, args.checkpoint, run_dir=args.log_dir)
 
 
 def play(task_id: str, agent_key: str, checkpoint: str, args: argparse.Namespace, overrides: list[str]) -> None:

@@ -1,5 +1,9 @@
 """IsaacLab backend of ``scripts/train.py``: trains GenPO or the stock PPO baseline through IsaacLab 3's own
-rsl_rl training entrypoint (kit-less whenever the task's physics allows it)."""
+rsl_rl training entrypoint (kit-less whenever the task's physics allows it).
+
+``--distributed`` passes through to that entrypoint, which gives each ``torchrun`` process ``cuda:<LOCAL_RANK>``
+for the simulation and the agent and offsets the seed by the global rank.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,14 @@ import argparse
 import os
 from datetime import datetime
 
+from genpo_ext.checkpoints import find_run_checkpoint
+from genpo_ext.distributed import ProcessRank, launch_problem
+
 from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
 
 DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
 """Folder, relative to the working directory, that holds IsaacLab's rsl_rl experiments."""
-
-CHECKPOINT_PATTERN = r"model_.*\.pt"
-"""Regex of rsl_rl's checkpoint file names."""
 
 RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 """IsaacLab's run folder name format."""
@@ -36,15 +40,21 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
         overrides: ``env.*`` / ``agent.*`` Hydra override tokens.
 
     Raises:
-        SystemExit: With IsaacLab's exit status when training fails.
+        SystemExit: With IsaacLab's exit status when training fails, or one ``[ERROR]`` line for a mistake in the
+            flags.
     """
+    rank = ProcessRank.from_environment()
+    check_launch(args, rank)
     if args.logger == "wandb" or f"{AGENT_OVERRIDE_PREFIX}logger=wandb" in overrides:
         check_wandb_version()
     task_id = resolve_task_or_exit(args.task)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
-    device = resolve_device(args.device)
+    device = rank.device if args.distributed else resolve_device(args.device)
     log_dir = os.path.abspath(args.log_dir or default_log_dir(task_id, agent_key, overrides))
-    resume_path = resolve_resume_checkpoint(args, os.path.dirname(log_dir))
+    try:
+        resume_path = resolve_resume_checkpoint(args, os.path.dirname(log_dir))
+    except ValueError as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
 
     from isaaclab_rl.entrypoints import run_train_cli
 
@@ -54,12 +64,16 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     argv += _optional_flags(num_envs=args.num_envs, seed=args.seed, max_iterations=args.max_iterations)
     argv += _optional_flags(logger=args.logger, checkpoint=resume_path)
     argv += ["--video"] if args.video else []
-    argv += _with_agent_device(overrides, device)
+    # with --distributed IsaacLab itself sets each process's agent device to its simulation device
+    argv += ["--distributed", *overrides] if args.distributed else _with_agent_device(overrides, device)
     os.environ.setdefault(WANDB_DIR_VARIABLE, log_dir)
     print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({device}); run folder: {log_dir}")
     status = run_train_cli(argv)
     if status:
         raise SystemExit(status)
+    # rsl_rl logs from global rank 0 only
+    if not rank.is_main:
+        return
 
     from .learning_curve import final_values, save_learning_curve
 
@@ -67,6 +81,16 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     if curve is not None:
         finals = ", ".join(f"{label} {value:.2f}" for label, value in final_values(log_dir).items())
         print(f"[INFO] genpo_ext: final {finals}; learning curve saved to {curve}")
+
+
+def check_launch(args: argparse.Namespace, rank: ProcessRank) -> None:
+    """End the program with one ``[ERROR]`` line when the launch does not fit ``--distributed`` (see
+    :func:`genpo_ext.distributed.launch_problem`)."""
+    import torch
+
+    problem = launch_problem(args.distributed, args.device, rank, visible_gpus=torch.cuda.device_count())
+    if problem is not None:
+        raise SystemExit(f"[ERROR] genpo_ext: {problem}")
 
 
 def check_wandb_version() -> None:
@@ -114,20 +138,23 @@ def load_agent_cfg(task_id: str, agent_key: str):
 def resolve_resume_checkpoint(args: argparse.Namespace, experiment_dir: str) -> str | None:
     """Return the checkpoint to resume from, or None when training starts from scratch.
 
+    Without ``--checkpoint`` the newest intact checkpoint of the run is taken; newer broken ones (a save cut short)
+    are named in a warning.
+
     Args:
-        args: Parsed flags; ``--load_run`` and ``--checkpoint`` are regexes (default: the latest run and checkpoint).
+        args: Parsed flags; ``--load_run`` and ``--checkpoint`` are regexes (default: the latest run and checkpoint),
+            ``--checkpoint`` may also be a file.
         experiment_dir: Folder that holds the experiment's run folders.
 
     Raises:
-        ValueError: If ``--load_run`` or ``--checkpoint`` is given without ``--resume``, or nothing matches.
+        ValueError: If ``--load_run`` or ``--checkpoint`` is given without ``--resume``.
+        CheckpointError: If nothing matches, or the chosen checkpoint or every checkpoint of the run is broken.
     """
     if not args.resume:
         if args.load_run or args.checkpoint:
             raise ValueError("--load_run and --checkpoint select the checkpoint to resume from: add --resume.")
         return None
-    from isaaclab_tasks.utils import get_checkpoint_path
-
-    path = get_checkpoint_path(experiment_dir, args.load_run or ".*", args.checkpoint or CHECKPOINT_PATTERN)
+    path = find_run_checkpoint(experiment_dir, args.load_run, args.checkpoint)
     print(f"[INFO] genpo_ext: resuming from {path}")
     return path
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Callable
 
+from genpo_ext.checkpoints import CheckpointError, find_run_checkpoint
 from genpo_ext.isaaclab.agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
@@ -23,7 +23,7 @@ from .launch import (
     run_with_simulator,
     run_with_task_config,
 )
-from .train import CHECKPOINT_PATTERN, DEFAULT_LOG_ROOT, DEFAULT_VIDEO_LENGTH
+from .train import DEFAULT_LOG_ROOT, DEFAULT_VIDEO_LENGTH
 
 EXPORT_FOLDER = "exported"
 """Folder, next to the checkpoint, that receives the exported policies (IsaacLab's layout)."""
@@ -86,31 +86,25 @@ def play(args: argparse.Namespace, overrides: list[str], simulation_app) -> None
         raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
 
     def run(env_cfg, agent_cfg) -> None:
-        import gymnasium as gym
         import torch
-        from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper, export_policy_as_jit, export_policy_as_onnx
+        from isaaclab_rl.rsl_rl import export_policy_as_jit, export_policy_as_onnx
         from rsl_rl.runners import OnPolicyRunner
 
         env_cfg.scene.num_envs = args.num_envs
         env_cfg.seed = agent_cfg.seed if args.seed is None else args.seed
         env_cfg.sim.device = agent_cfg.device = args.device
-        checkpoint = resolve_checkpoint(args, agent_cfg.experiment_name)
+        try:
+            checkpoint = resolve_checkpoint(args, agent_cfg.experiment_name)
+        except CheckpointError as error:
+            raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
         run_dir = os.path.dirname(checkpoint)
         env_cfg.log_dir = run_dir
         print(f"[INFO] genpo_ext: playing {checkpoint} on {task_id} ({args.device})")
 
-        env = gym.make(task_id, cfg=env_cfg, render_mode="rgb_array" if args.video else None)
-        if args.video:
-            env = gym.wrappers.RecordVideo(
-                env,
-                video_folder=os.path.join(run_dir, "videos", "play"),
-                step_trigger=lambda step: step == 0,
-                video_length=args.video_length,
-                disable_logger=True,
-            )
-        env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+        env = make_env(task_id, env_cfg, agent_cfg, args, run_dir)
         try:
             runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=None, device=agent_cfg.device)
+            # onto the device played on, wherever the checkpoint was saved
             runner.load(checkpoint, map_location=agent_cfg.device)
             # IsaacLab 2.3's play exports the policy module with its actor normalizer
             policy_nn = runner.alg.policy
@@ -136,20 +130,31 @@ def play(args: argparse.Namespace, overrides: list[str], simulation_app) -> None
 def resolve_checkpoint(args: argparse.Namespace, experiment_name: str) -> str:
     """Return the checkpoint to play: an explicit file, else the latest match in the run or experiment folder.
 
-    Raises:
-        ValueError: If no checkpoint matches (IsaacLab's ``get_checkpoint_path``).
-    """
-    from isaaclab_tasks.utils import get_checkpoint_path
+    Without ``--checkpoint`` the newest intact checkpoint is played; newer broken ones (a save cut short) are named
+    in a warning.
 
-    if args.checkpoint and os.path.isfile(args.checkpoint):
-        return os.path.abspath(args.checkpoint)
-    checkpoint_regex = args.checkpoint or CHECKPOINT_PATTERN
-    if args.log_dir:
-        run_dir = os.path.abspath(args.log_dir)
-        run_regex = re.escape(os.path.basename(run_dir)) + "$"
-        return get_checkpoint_path(os.path.dirname(run_dir), run_regex, checkpoint_regex)
+    Raises:
+        CheckpointError: If no checkpoint matches, or the chosen checkpoint or every checkpoint of the run is broken.
+    """
     experiment_dir = os.path.abspath(os.path.join(DEFAULT_LOG_ROOT, experiment_name))
-    return get_checkpoint_path(experiment_dir, args.load_run or ".*", checkpoint_regex)
+    return find_run_checkpoint(experiment_dir, args.load_run, args.checkpoint, run_dir=args.log_dir)
+
+
+def make_env(task_id: str, env_cfg, agent_cfg, args: argparse.Namespace, run_dir: str):
+    """Create the task's environment (recording a video of the first steps with ``--video``), wrapped for rsl_rl."""
+    import gymnasium as gym
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+
+    env = gym.make(task_id, cfg=env_cfg, render_mode="rgb_array" if args.video else None)
+    if args.video:
+        env = gym.wrappers.RecordVideo(
+            env,
+            video_folder=os.path.join(run_dir, "videos", "play"),
+            step_trigger=lambda step: step == 0,
+            video_length=args.video_length,
+            disable_logger=True,
+        )
+    return RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
 
 
 def run_policy(env, policy, num_steps: int | None, is_running: Callable[[], bool]) -> list[float]:

@@ -1,7 +1,9 @@
 """IsaacLab 2.3 backend of ``scripts/train.py``: starts Isaac Sim with IsaacLab's ``AppLauncher``, then trains GenPO
 or the stock PPO baseline with rsl_rl 3's ``OnPolicyRunner``, as IsaacLab 2.3's own rsl_rl train script does.
 
-Run it through ``./isaaclab.sh -p scripts/train.py --task <IsaacLab 2.3 id> --headless`` in an IsaacLab 2.3 checkout.
+Run it through ``./isaaclab.sh -p scripts/train.py --task <IsaacLab 2.3 id> --headless`` in an IsaacLab 2.3 checkout;
+under ``torchrun`` add ``--distributed``: as in IsaacLab 2.3's own ``train.py``, ``AppLauncher`` then starts each
+process's Isaac Sim on ``cuda:<LOCAL_RANK>``, and simulation and agent train there with the seed plus the local rank.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import os
 from datetime import datetime
 
+from genpo_ext.checkpoints import CheckpointError, find_run_checkpoint
+from genpo_ext.distributed import ProcessRank, add_distributed_argument, launch_problem
 from genpo_ext.isaaclab.agent_keys import ALGORITHM_CFG_ENTRY_POINTS
 from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
@@ -24,9 +28,6 @@ from .launch import (
 
 DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
 """Folder, relative to the working directory, that holds the rsl_rl experiments (IsaacLab's layout)."""
-
-CHECKPOINT_PATTERN = r"model_.*\.pt"
-"""Regex of rsl_rl's checkpoint file names."""
 
 RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 """IsaacLab's run folder name format."""
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_envs", type=int, default=None, help="Number of parallel environments.")
     parser.add_argument("--max_iterations", type=int, default=None, help="Number of learning iterations.")
     parser.add_argument("--seed", type=int, default=None, help="Random seed of the environment and the agent.")
+    add_distributed_argument(parser)
     parser.add_argument("--log_dir", default=None, help="Exact folder for this run's logs and checkpoints.")
     parser.add_argument("--resume", action="store_true", help="Resume training from a checkpoint.")
     parser.add_argument("--load_run", default=None, help="Run folder (regex) to resume from; default: the latest.")
@@ -68,6 +70,10 @@ def main(argv: list[str]) -> None:
     args, overrides = parse_args(build_parser(), argv)
     if not args.resume and (args.load_run or args.checkpoint):
         raise SystemExit("[ERROR] genpo_ext: --load_run and --checkpoint pick the checkpoint to resume: add --resume.")
+    # before Isaac Sim starts; AppLauncher reads --distributed itself and starts it on this process's GPU
+    problem = launch_problem(args.distributed, args.device, ProcessRank.from_environment(), visible_gpus=None)
+    if problem is not None:
+        raise SystemExit(f"[ERROR] genpo_ext: {problem}")
     # recording videos renders camera images
     args.enable_cameras = args.enable_cameras or args.video
     run_with_simulator(args, lambda simulation_app: train(args, overrides))
@@ -81,51 +87,98 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
         raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
 
     def run(env_cfg, agent_cfg) -> None:
-        import gymnasium as gym
-        from isaaclab.utils.io import dump_yaml
-        from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
-        from isaaclab_tasks.utils import get_checkpoint_path
         from rsl_rl.runners import OnPolicyRunner
 
-        agent_cfg.seed = agent_cfg.seed if args.seed is None else args.seed
-        agent_cfg.max_iterations = args.max_iterations or agent_cfg.max_iterations
-        env_cfg.scene.num_envs = args.num_envs or env_cfg.scene.num_envs
-        env_cfg.seed = agent_cfg.seed
-        # one --device moves simulation and agent
-        env_cfg.sim.device = agent_cfg.device = args.device
+        rank = ProcessRank.from_environment()
+        apply_flags(args, env_cfg, agent_cfg, rank)
         experiment_dir = os.path.abspath(os.path.join(DEFAULT_LOG_ROOT, agent_cfg.experiment_name))
         log_dir = os.path.abspath(args.log_dir or os.path.join(experiment_dir, _run_folder_name(agent_cfg.run_name)))
-        resume_path = None
-        if args.resume:
-            resume_path = get_checkpoint_path(
-                experiment_dir, args.load_run or ".*", args.checkpoint or CHECKPOINT_PATTERN
-            )
+        resume_path = resume_checkpoint_or_exit(args, experiment_dir)
         env_cfg.log_dir = log_dir
-        print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({args.device}); run folder: {log_dir}")
+        print(f"[INFO] genpo_ext: training {args.algo} on {task_id} ({agent_cfg.device}); run folder: {log_dir}")
 
-        env = gym.make(task_id, cfg=env_cfg, render_mode="rgb_array" if args.video else None)
-        if args.video:
-            env = gym.wrappers.RecordVideo(
-                env,
-                video_folder=os.path.join(log_dir, "videos", "train"),
-                step_trigger=lambda step: step % args.video_interval == 0,
-                video_length=args.video_length,
-                disable_logger=True,
-            )
-        env = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+        env = make_env(task_id, env_cfg, agent_cfg, args, log_dir)
         try:
             runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=log_dir, device=agent_cfg.device)
             if resume_path is not None:
                 print(f"[INFO] genpo_ext: resuming from {resume_path}")
-                runner.load(resume_path)
-            dump_yaml(os.path.join(log_dir, "params", "env.yaml"), env_cfg)
-            dump_yaml(os.path.join(log_dir, "params", "agent.yaml"), agent_cfg)
+                # onto this process's device, wherever the checkpoint was saved
+                runner.load(resume_path, map_location=agent_cfg.device)
+            # rsl_rl logs from global rank 0 only; the other processes write no files either
+            if rank.is_main:
+                save_params(log_dir, env_cfg, agent_cfg)
             runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
         finally:
             env.close()
-        _print_final_values(log_dir)
+        if rank.is_main:
+            _print_final_values(log_dir)
 
     run_with_task_config(task_id, ALGORITHM_CFG_ENTRY_POINTS[args.algo], overrides, run)
+
+
+def apply_flags(args: argparse.Namespace, env_cfg, agent_cfg, rank: ProcessRank) -> None:
+    """Apply the command line to the loaded configs, as IsaacLab 2.3's ``train.py`` does.
+
+    One ``--device`` moves simulation and agent. With ``--distributed`` both use ``cuda:<local rank>`` and the seed
+    of simulation and agent is the configured seed plus the local rank.
+
+    Args:
+        args: Parsed flags.
+        env_cfg: The task's environment config (``scene.num_envs``, ``sim.device`` and ``seed`` are set).
+        agent_cfg: The rsl_rl runner config (``seed``, ``max_iterations`` and ``device`` are set).
+        rank: This process's place in a ``torchrun`` launch.
+    """
+    agent_cfg.seed = agent_cfg.seed if args.seed is None else args.seed
+    agent_cfg.max_iterations = args.max_iterations or agent_cfg.max_iterations
+    env_cfg.scene.num_envs = args.num_envs or env_cfg.scene.num_envs
+    env_cfg.sim.device = agent_cfg.device = args.device
+    if args.distributed:
+        env_cfg.sim.device = agent_cfg.device = rank.device
+        agent_cfg.seed = rank.seed(agent_cfg.seed, offset_by="local")
+    env_cfg.seed = agent_cfg.seed
+
+
+def resume_checkpoint_or_exit(args: argparse.Namespace, experiment_dir: str) -> str | None:
+    """Return the checkpoint that ``--resume`` selects, or None without ``--resume``.
+
+    Without ``--checkpoint`` the newest intact checkpoint is taken; newer broken ones (a save cut short) are named
+    in a warning.
+
+    Raises:
+        SystemExit: With one ``[ERROR]`` line when nothing matches, or the chosen checkpoint or every checkpoint of
+            the run is broken.
+    """
+    if not args.resume:
+        return None
+    try:
+        return find_run_checkpoint(experiment_dir, args.load_run, args.checkpoint)
+    except CheckpointError as error:
+        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+
+
+def make_env(task_id: str, env_cfg, agent_cfg, args: argparse.Namespace, log_dir: str):
+    """Create the task's environment (recording videos with ``--video``), wrapped for rsl_rl."""
+    import gymnasium as gym
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+
+    env = gym.make(task_id, cfg=env_cfg, render_mode="rgb_array" if args.video else None)
+    if args.video:
+        env = gym.wrappers.RecordVideo(
+            env,
+            video_folder=os.path.join(log_dir, "videos", "train"),
+            step_trigger=lambda step: step % args.video_interval == 0,
+            video_length=args.video_length,
+            disable_logger=True,
+        )
+    return RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
+
+
+def save_params(log_dir: str, env_cfg, agent_cfg) -> None:
+    """Record the run's environment and agent configs in ``<log_dir>/params``, as IsaacLab's scripts do."""
+    from isaaclab.utils.io import dump_yaml
+
+    dump_yaml(os.path.join(log_dir, "params", "env.yaml"), env_cfg)
+    dump_yaml(os.path.join(log_dir, "params", "agent.yaml"), agent_cfg)
 
 
 def _run_folder_name(run_name: str) -> str:
