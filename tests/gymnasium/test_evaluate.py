@@ -128,14 +128,20 @@ def test_an_unknown_checkpoint_names_the_ones_there(runs):
     assert "'model_7.pt' is not in" in line and "model_0.pt, model_1.pt" in line
 
 
-def test_a_truncated_checkpoint_is_one_error_line_naming_it(runs, tmp_path):
-    """A checkpoint cut short (a kill or a full disk during the save) is reported by name."""
+def test_a_truncated_checkpoint_is_skipped_unless_named(runs, tmp_path):
+    """A checkpoint cut short (a kill or a full disk during the save): by default the newest intact one is evaluated
+    with a warning naming the broken file; named explicitly, it is one error line naming it."""
     run_dir = tmp_path / "truncated"
     shutil.copytree(runs["ppo"], run_dir)
+    (run_dir / "eval.csv").unlink(missing_ok=True)
     checkpoint = run_dir / "model_1.pt"
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
-    line = error_line(evaluate(run_dir))
-    assert f"cannot load checkpoint {checkpoint}" in line
+    fallback = evaluate(run_dir)
+    assert fallback.returncode == 0, fallback.stderr[-3000:]
+    assert f"checkpoint {checkpoint} is broken" in fallback.stderr
+    assert [record.checkpoint for record in read_records(run_dir)] == ["model_0.pt"]
+    line = error_line(evaluate(run_dir, "--checkpoint", "model_1.pt"))
+    assert f"cannot load checkpoint {checkpoint}: it is broken" in line
 
 
 def test_a_checkpoint_of_another_agent_is_one_error_line(runs, tmp_path):

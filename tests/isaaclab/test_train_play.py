@@ -15,6 +15,8 @@ import sys
 import numpy as np
 import pytest
 import yaml
+
+from genpo_ext.evaluation.records import read_records
 from checkpoint_files import resave_as_saved_on_gpu, truncate
 
 pytestmark = pytest.mark.isaaclab_sim
@@ -80,6 +82,23 @@ def test_play_loads_the_checkpoint_and_exports(cartpole_genpo_run, run_script):
     onnx_action = session.run(None, {session.get_inputs()[0].name: observation})[0]
     jit_action = jit_policy(torch.from_numpy(observation)).detach().numpy()
     np.testing.assert_allclose(onnx_action, jit_action, atol=1e-5)
+
+
+def test_evaluate_runs_m_complete_episodes_the_same_twice(cartpole_genpo_run, run_script):
+    """The deployed policy of every checkpoint, over exactly M complete episodes on freshly seeded envs (the run's
+    env override given again), records the same numbers in two calls."""
+    run_dir = copy_run(cartpole_genpo_run[0], "evaluated")
+    command = ["evaluate.py", "--run_dir", str(run_dir), "--all_checkpoints", "--episodes", "3", "--device", "cpu"]
+    first = run_script(*command, SHORT_EPISODES, cwd=run_dir.parent)
+    assert "on Isaac-Cartpole-Direct" in first.stdout, "the task comes from IsaacLab's run manifest"
+    records = read_records(run_dir)
+    assert [(r.checkpoint, r.episodes, r.policy) for r in records] == [
+        ("model_0.pt", 3, "deterministic"),
+        (FINAL_CHECKPOINT, 3, "deterministic"),
+    ]
+    assert all(np.isfinite(r.mean_return) and 0 < r.mean_length <= 16 for r in records)
+    run_script(*command, SHORT_EPISODES, cwd=run_dir.parent)
+    assert read_records(run_dir) == records
 
 
 def copy_run(run_dir: pathlib.Path, name: str) -> pathlib.Path:

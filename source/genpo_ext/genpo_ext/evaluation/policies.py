@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from genpo_ext.checkpoints import checkpoint_problem
 from genpo_ext.evaluation.episodes import Policy, run_episodes
 from genpo_ext.evaluation.records import DETERMINISTIC, STOCHASTIC, EvalRecord, checkpoint_iteration
 
@@ -28,8 +29,11 @@ def load_checkpoint(runner, checkpoint: pathlib.Path, device: str) -> None:
     """Load a checkpoint's parameters and normalizers into ``runner`` on ``device``.
 
     Raises:
-        CheckpointLoadError: Naming the file, if it cannot be read or does not fit the run's agent config.
+        CheckpointLoadError: Naming the file, if it is broken, cannot be read or does not fit the run's agent config.
     """
+    problem = checkpoint_problem(checkpoint)
+    if problem is not None:
+        raise CheckpointLoadError(f"cannot load checkpoint {checkpoint}: it is broken ({problem})")
     try:
         runner.load(str(checkpoint), map_location=device)
     except (OSError, EOFError, RuntimeError, KeyError, ValueError) as error:

@@ -7,6 +7,7 @@ import pathlib
 
 import yaml
 
+from genpo_ext.checkpoints import CheckpointError, checkpoint_problem, select_checkpoint, warn
 from genpo_ext.evaluation.records import checkpoint_iteration, list_checkpoints
 
 AGENT_CFG_FILE = pathlib.Path("params", "agent.yaml")
@@ -79,20 +80,45 @@ def read_agent_cfg(run_dir: pathlib.Path, device: str) -> dict:
 
 
 def select_checkpoints(run_dir: pathlib.Path, checkpoint: str | None, all_checkpoints: bool) -> list[pathlib.Path]:
-    """Return the checkpoints to evaluate: every one, one named file, or the last.
+    """Return the checkpoints to evaluate: every intact one, one named file, or the newest intact one.
+
+    A checkpoint whose save was cut short (:func:`genpo_ext.checkpoints.checkpoint_problem`) is skipped with a warning
+    unless it was named; a named broken checkpoint fails when it is loaded.
 
     Args:
         run_dir: The run folder.
-        checkpoint: A checkpoint file name in the run folder or a path to one; None selects the last.
-        all_checkpoints: Select every checkpoint of the run, oldest first.
+        checkpoint: A checkpoint file name in the run folder or a path to one; None selects the newest intact one.
+        all_checkpoints: Select every intact checkpoint of the run, oldest first.
 
     Raises:
-        RunFolderError: If the named checkpoint does not exist.
+        RunFolderError: If the named checkpoint does not exist, or no checkpoint is intact.
     """
-    if all_checkpoints:
-        return list_checkpoints(run_dir)
-    if checkpoint is None:
-        return list_checkpoints(run_dir)[-1:]
+    if checkpoint is not None:
+        return [_named_checkpoint(run_dir, checkpoint)]
+    checkpoints = list_checkpoints(run_dir)
+    if not all_checkpoints:
+        try:
+            return [pathlib.Path(select_checkpoint(checkpoints, explicit=False))]
+        except CheckpointError as error:
+            raise RunFolderError(str(error)) from None
+    intact = []
+    for path in checkpoints:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            intact.append(path)
+        else:
+            warn(f"checkpoint {path} is broken ({problem}); it is not evaluated.")
+    if not intact:
+        raise RunFolderError(f"no intact checkpoint in {run_dir}.")
+    return intact
+
+
+def _named_checkpoint(run_dir: pathlib.Path, checkpoint: str) -> pathlib.Path:
+    """Return a checkpoint named by its file name in the run folder or by its path.
+
+    Raises:
+        RunFolderError: If it does not exist or is not named like an rsl_rl checkpoint.
+    """
     path = pathlib.Path(checkpoint)
     path = path if path.is_file() else run_dir / checkpoint
     if not path.is_file():
@@ -102,4 +128,4 @@ def select_checkpoints(run_dir: pathlib.Path, checkpoint: str | None, all_checkp
         checkpoint_iteration(path)
     except ValueError as error:
         raise RunFolderError(str(error)) from None
-    return [path]
+    return path
