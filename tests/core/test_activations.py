@@ -31,26 +31,45 @@ def test_fast_mish_matches_torch_mish_over_the_whole_range(compile_mode: str, dt
     torch.testing.assert_close(gradient, expected_gradient, **tolerance)
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+"""Marks a case that needs a CUDA device."""
+
+
 @pytest.mark.parametrize(
-    "compile_mode,num_elements,expected_path",
+    "compile_mode,num_elements,device,expected_path",
     [
-        ("auto", activations.EAGER_MIN_ELEMENTS - 1, "native"),
-        ("auto", activations.EAGER_MIN_ELEMENTS, "eager"),
-        ("auto", activations.COMPILED_MIN_ELEMENTS, "compiled"),
-        ("never", activations.COMPILED_MIN_ELEMENTS, "eager"),
-        ("always", 8, "compiled"),
+        ("auto", activations.EAGER_MIN_ELEMENTS - 1, "cpu", "native"),
+        ("auto", activations.EAGER_MIN_ELEMENTS, "cpu", "eager"),
+        ("auto", activations.COMPILED_MIN_ELEMENTS, "cpu", "compiled"),
+        ("never", activations.COMPILED_MIN_ELEMENTS, "cpu", "eager"),
+        ("always", 8, "cpu", "compiled"),
+        # off the CPU PyTorch's fused operator, unless the compiled kernel is asked for ("meta" stands in for CUDA)
+        ("auto", activations.COMPILED_MIN_ELEMENTS, "meta", "native"),
+        ("never", activations.COMPILED_MIN_ELEMENTS, "meta", "native"),
+        ("always", activations.COMPILED_MIN_ELEMENTS, "meta", "compiled"),
+        pytest.param("auto", activations.COMPILED_MIN_ELEMENTS, "cuda", "native", marks=CUDA),
+        pytest.param("auto", activations.EAGER_MIN_ELEMENTS, "cuda", "native", marks=CUDA),
     ],
 )
-def test_each_call_takes_the_path_chosen_by_mode_and_size(
-    monkeypatch: pytest.MonkeyPatch, compile_mode: str, num_elements: int, expected_path: str
+def test_each_call_takes_the_path_chosen_by_mode_size_and_device(
+    monkeypatch: pytest.MonkeyPatch, compile_mode: str, num_elements: int, device: str, expected_path: str
 ) -> None:
     taken = []
     native, eager = torch.nn.functional.mish, activations._EagerMishFunction.apply
     monkeypatch.setattr(torch.nn.functional, "mish", lambda x: taken.append("native") or native(x))
     monkeypatch.setattr(activations._EagerMishFunction, "apply", lambda x: taken.append("eager") or eager(x))
     monkeypatch.setattr(activations, "_compiled_mish", lambda x: taken.append("compiled") or native(x))
-    FastMish(compile_mode)(torch.randn(num_elements, 1))
+    FastMish(compile_mode)(torch.randn(num_elements, 1, device=device))
     assert taken == [expected_path]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_fast_mish_on_cuda_equals_torch_mish_in_value_and_gradient() -> None:
+    x = torch.randn(activations.COMPILED_MIN_ELEMENTS, 1, device="cuda")
+    expected_output, expected_gradient = values_and_gradients(torch.nn.Mish(), x)
+    output, gradient = values_and_gradients(FastMish("auto"), x)
+    torch.testing.assert_close(output, expected_output)
+    torch.testing.assert_close(gradient, expected_gradient)
 
 
 def test_compilation_failure_falls_back_to_the_eager_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,15 +71,20 @@ def test_gaussian_ppo_checkpoint_is_refused_with_an_explanation() -> None:
         make_actor().load_state_dict(gaussian.state_dict())
 
 
-def test_non_finite_log_probs_are_reported_with_their_origin() -> None:
+def test_non_finite_values_are_recorded_and_reported_later_with_their_origin() -> None:
     actor = make_actor()
     obs = make_obs()
     obs["policy"][3, 0] = float("nan")
-    with pytest.raises(FloatingPointError, match=r"sampling the flow \(observations finite: False\)"):
-        actor(obs, stochastic_output=True)
+    actor(obs, stochastic_output=True)
+    actor(make_obs(), stochastic_output=True)  # the first problem is the one reported
+    message = r"GenPOActor: 6 of 192 flow samples are not finite after sampling the flow \(observations finite: False\)"
+    with pytest.raises(FloatingPointError, match=message):
+        actor.raise_if_non_finite()
+    actor.raise_if_non_finite()  # reported once, then forgotten
     actor(make_obs(), stochastic_output=True)
-    with pytest.raises(FloatingPointError, match="inverting stored outputs"):
-        actor.get_output_log_prob(torch.full((32, 2 * ACTION_DIM), float("inf")))
+    actor.get_output_log_prob(torch.full((32, 2 * ACTION_DIM), float("inf")))
+    with pytest.raises(FloatingPointError, match=r"log-probs are not finite after inverting stored samples"):
+        actor.raise_if_non_finite()
 
 
 def test_stock_distribution_cfg_is_accepted_with_a_warning() -> None:

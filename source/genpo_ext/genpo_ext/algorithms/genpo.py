@@ -32,8 +32,11 @@ class GenPO(GenPOLoss, PPO):
       learns its latent noise scale (with the paper's fixed noise it is constant).
 
     Returns, storage layout, checkpoints, multi-GPU broadcast/reduction and RND are PPO's. Symmetry augmentation
-    (it would mirror ``2 d`` latents as if they were actions), bf16 mixed precision (it breaks exact inversion) and
-    recurrent critics are rejected.
+    (it would mirror ``2 d`` latents as if they were actions), bf16 mixed precision (it breaks exact inversion),
+    recurrent critics and the runner's ``torch_compile_mode`` (see :meth:`compile`) are rejected.
+
+    Non-finite samples, log-probs and parameters are recorded on the device and reported once per update, by every
+    rank together under multi-GPU training (:meth:`~genpo_ext.algorithms.genpo_loss.GenPOLoss._finish_update`).
 
     Reference:
         - Ding et al. "GenPO: Generative Diffusion Models Meet On-Policy Reinforcement Learning." arXiv:2505.18763.
@@ -110,11 +113,13 @@ class GenPO(GenPOLoss, PPO):
         Per minibatch the flow is conditioned on the observations once; stored latents are re-scored by exact
         inversion and, when the compression loss is on, fresh samples are drawn from the same condition (see
         :class:`~genpo_ext.algorithms.genpo_loss.GenPOLoss` for the loss). RND trains with its own loss and optimizer.
+        The losses are summed on the device and read once, with the non-finite check, at the end.
+
+        Raises:
+            FloatingPointError: If a non-finite sample, log-prob or parameter arose since the last update (on any
+                rank under multi-GPU training).
         """
-        sums = dict.fromkeys(LOSS_KEYS, 0.0)
-        if self.rnd:
-            sums["rnd"] = 0.0
-        num_updates = self.num_learning_epochs * self.num_mini_batches
+        sums: dict[str, torch.Tensor] = {}
         for batch in self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs):
             advantages = batch.advantages.squeeze(-1)
             if self.normalize_advantage_per_mini_batch:
@@ -139,7 +144,7 @@ class GenPO(GenPOLoss, PPO):
                 rnd_loss = self.rnd.compute_loss(batch.observations)
                 self.rnd.optimizer.zero_grad()
                 rnd_loss.backward()
-                sums["rnd"] += rnd_loss.item()
+                terms["rnd"] = rnd_loss
             if self.is_multi_gpu:
                 self.reduce_parameters()
             nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
@@ -149,8 +154,7 @@ class GenPO(GenPOLoss, PPO):
                 self.rnd.optimizer.step()
 
             terms["kl"] = kl_mean
-            for key, value in terms.items():
-                sums[key] += value.item()
+            self._accumulate(sums, terms)
 
         obs = self.storage.observations.flatten(0, 1)
         self.actor.update_normalization(obs)
@@ -158,7 +162,33 @@ class GenPO(GenPOLoss, PPO):
         if self.rnd:
             self.rnd.update_normalization(obs)
         self.storage.clear()
-        return {key: value / num_updates for key, value in sums.items()}
+        self.actor.release_batch()
+        losses = self._finish_update(sums, self.actor.flow, type(self.actor).__name__)
+        return {key: losses[key] for key in (*LOSS_KEYS, "rnd") if key in losses}
+
+    def broadcast_parameters(self) -> None:
+        """Broadcast model parameters from rank 0 (rsl_rl's PPO), then drop the flow's cached time terms: the
+        collective writes the parameters without bumping the versions the cache is keyed on."""
+        super().broadcast_parameters()
+        self.actor.flow.clear_cache()
+
+    def compile(self, mode: str | None = None) -> None:
+        """Refuse ``torch.compile`` (the runner's ``torch_compile_mode``); ``None`` leaves the models eager.
+
+        rsl_rl compiles the actor's ``forward``, which GenPO's update never calls: it re-scores stored latents and
+        samples the compression loss through the flow directly, so compilation would cover the rollout only. The
+        flow's likelihood computations also change the matmul precision and key a cache on the parameters' versions
+        on the host, which would split the compiled graph.
+
+        Raises:
+            ValueError: If ``mode`` is not None, naming the config key to change.
+        """
+        if mode is not None:
+            raise ValueError(
+                f"GenPO does not support torch_compile_mode='{mode}': the flow's update does not run through the "
+                "compiled forward pass. Set the runner config's 'torch_compile_mode' to None."
+            )
+        super().compile(mode)
 
     @staticmethod
     def _resize_action_storage(storage: RolloutStorage, output_dim: int) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 
 from genpo_ext.algorithms.kl_estimators import KL_ESTIMATORS
-from genpo_ext.modules import CoupledFlow, FlowCondition
+from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
+from genpo_ext.modules.non_finite import RECORD_SIZE
 
 COMPRESSION_LOSSES = ("squared", "l2")
 """Forms of the compression loss: the paper's ``E[||x_N - y_N||^2]`` or the code's unsquared ``E[||x_N - y_N||]``."""
@@ -76,6 +77,10 @@ class GenPOLoss:
     changing them at run time works as it does for PPO. Per minibatch::
 
         loss = surrogate + value_loss_coef * value - entropy_coef * entropy_term + compression_coef * compression
+
+    Host reads (each one a synchronization with the GPU): one per minibatch for the adaptive learning rate (as
+    rsl_rl's PPO; none with a fixed schedule) and one per update for the logged losses and the non-finite check
+    (:meth:`_finish_update`); the loss terms are summed on the device in between (:meth:`_accumulate`).
     """
 
     compression_coef: float
@@ -182,20 +187,74 @@ class GenPOLoss:
         squared_norm = (outputs[:, :action_dim] - outputs[:, action_dim:]).square().sum(dim=-1)
         return squared_norm.mean() if self.compression_loss == "squared" else squared_norm.sqrt().mean()
 
+    @staticmethod
+    def _accumulate(sums: dict[str, torch.Tensor], terms: dict[str, torch.Tensor]) -> None:
+        """Add detached loss terms to the update's running sums, on the device (no host read).
+
+        The sums are kept in float64, as the host-side Python sums they replace were.
+        """
+        for key, value in terms.items():
+            value = value.detach().double()
+            sums[key] = sums[key] + value if key in sums else value
+
+    def _finish_update(self, sums: dict[str, torch.Tensor], flow: CoupledFlow, owner: str) -> dict[str, float]:
+        """Read the update's results from the device in one go: the mean losses and every rank's non-finite record.
+
+        The flow's parameters are checked after the last optimizer step first, so that a diverged update is reported
+        before the next rollout hands its samples to the environment. Under multi-GPU training every rank gathers
+        every rank's record before deciding: all ranks raise the same error at the same point, where a rank raising
+        alone would leave the others waiting in the next collective.
+
+        Args:
+            sums: Running sums of the loss terms over the update's minibatches (see :meth:`_accumulate`).
+            flow: The actor's flow, whose non-finite record is read and cleared.
+            owner: Name of the model, for the message.
+
+        Returns:
+            The mean of each loss term over the minibatches.
+
+        Raises:
+            FloatingPointError: If any rank recorded a non-finite sample, log-prob or parameter (or a ``scalar`` noise
+                std outside the positive reals), naming the rank, the values and where they arose.
+        """
+        flow.check_parameters()
+        record = flow.non_finite.state(self.device)
+        flow.non_finite.clear()
+        if self.is_multi_gpu:
+            gathered = [torch.empty_like(record) for _ in range(self.gpu_world_size)]
+            torch.distributed.all_gather(gathered, record)
+            record = torch.cat(gathered)
+        keys = list(sums)
+        host = torch.cat([torch.stack([sums[key] for key in keys]), record.double()]).tolist()
+        records = [host[start : start + RECORD_SIZE] for start in range(len(keys), len(host), RECORD_SIZE)]
+        message = non_finite_message(records, owner)
+        if message is not None:
+            raise FloatingPointError(message)
+        num_updates = self.num_learning_epochs * self.num_mini_batches
+        return {key: value / num_updates for key, value in zip(keys, host)}
+
     @torch.no_grad()
     def _adapt_learning_rate(self, kl_mean: torch.Tensor) -> None:
-        """Shrink the learning rate when the KL overshoots, grow it when the KL is small, and sync it across ranks."""
+        """Shrink the learning rate when the KL overshoots, grow it when the KL is small, and keep the ranks in step.
+
+        One host read per call: the KL mean, averaged over the ranks under multi-GPU training together with rank 0's
+        learning rate, from which every rank then computes the same new rate (rsl_rl's PPO broadcasts rank 0's result
+        in a second collective and read).
+        """
         if self.is_multi_gpu:
-            torch.distributed.all_reduce(kl_mean, op=torch.distributed.ReduceOp.SUM)
-            kl_mean /= self.gpu_world_size
-        if self.gpu_global_rank == 0:
-            if kl_mean > self.desired_kl * 2.0:
-                self.learning_rate = max(LEARNING_RATE_BOUNDS[0], self.learning_rate / LEARNING_RATE_FACTOR)
-            elif self.kl_estimator.raise_floor < kl_mean < self.desired_kl / 2.0:
-                self.learning_rate = min(LEARNING_RATE_BOUNDS[1], self.learning_rate * LEARNING_RATE_FACTOR)
-        if self.is_multi_gpu:
-            lr_tensor = torch.tensor(self.learning_rate, device=self.device)
-            torch.distributed.broadcast(lr_tensor, src=0)
-            self.learning_rate = lr_tensor.item()
+            # rank 0 contributes its learning rate, the others zero: one sum carries the KL total and rank 0's rate
+            own_rate = self.learning_rate if self.gpu_global_rank == 0 else 0.0
+            packed = torch.stack([kl_mean.double(), kl_mean.new_full((), own_rate, dtype=torch.float64)])
+            torch.distributed.all_reduce(packed, op=torch.distributed.ReduceOp.SUM)
+            # the caller logs the mean over the ranks, as with rsl_rl's in-place reduction
+            kl_mean.copy_(packed[0] / self.gpu_world_size)
+            kl_total, self.learning_rate = packed.tolist()
+            kl = kl_total / self.gpu_world_size
+        else:
+            kl = kl_mean.item()
+        if kl > self.desired_kl * 2.0:
+            self.learning_rate = max(LEARNING_RATE_BOUNDS[0], self.learning_rate / LEARNING_RATE_FACTOR)
+        elif self.kl_estimator.raise_floor < kl < self.desired_kl / 2.0:
+            self.learning_rate = min(LEARNING_RATE_BOUNDS[1], self.learning_rate * LEARNING_RATE_FACTOR)
         for param_group in self.optimizer.param_groups:
             param_group["lr"] = self.learning_rate

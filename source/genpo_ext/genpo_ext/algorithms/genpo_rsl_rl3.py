@@ -26,7 +26,9 @@ class GenPO(GenPOLoss, PPO):
 
     Returns, observation normalization, checkpoints, RND's intrinsic reward and the multi-GPU gradient reduction and
     parameter broadcast are rsl_rl 3's PPO's. Symmetry augmentation (it would mirror ``2 d`` latents as if they were
-    actions) is rejected.
+    actions) is rejected. Non-finite samples, log-probs and parameters are recorded on the device and reported once
+    per update, by every rank together under multi-GPU training
+    (:meth:`~genpo_ext.algorithms.genpo_loss.GenPOLoss._finish_update`).
 
     Reference:
         - Ding et al. "GenPO: Generative Diffusion Models Meet On-Policy Reinforcement Learning." arXiv:2505.18763.
@@ -111,9 +113,13 @@ class GenPO(GenPOLoss, PPO):
         inversion and, when the compression loss is on, fresh samples are drawn from the same condition (see
         :class:`~genpo_ext.algorithms.genpo_loss.GenPOLoss`). Keys: ``surrogate``, ``value``, ``entropy``,
         ``cross_entropy``, ``compression``, ``noise_std``, ``kl`` (and ``rnd``), logged by the runner as
-        ``Loss/<key>``.
+        ``Loss/<key>``. The losses are summed on the device and read once, with the non-finite check, at the end.
+
+        Raises:
+            FloatingPointError: If a non-finite sample, log-prob or parameter arose since the last update (on any
+                rank under multi-GPU training).
         """
-        sums: dict[str, float] = {}
+        sums: dict[str, torch.Tensor] = {}
         generator = self.storage.mini_batch_generator(self.num_mini_batches, self.num_learning_epochs)
         for obs, actions, old_values, advantages, returns, old_log_prob, *_ in generator:
             advantages = advantages.squeeze(-1)
@@ -146,12 +152,17 @@ class GenPO(GenPOLoss, PPO):
             if self.rnd:
                 self.rnd_optimizer.step()
 
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value.item()
+            self._accumulate(sums, terms)
 
         self.storage.clear()
-        num_updates = self.num_learning_epochs * self.num_mini_batches
-        return {key: value / num_updates for key, value in sums.items()}
+        self.policy.release_batch()
+        return self._finish_update(sums, self.policy.flow, type(self.policy).__name__)
+
+    def broadcast_parameters(self) -> None:
+        """Broadcast model parameters from rank 0 (rsl_rl 3's PPO), then drop the flow's cached time terms, which
+        are keyed on parameter versions that a collective may leave unchanged."""
+        super().broadcast_parameters()
+        self.policy.flow.clear_cache()
 
     def _rnd_loss(self, obs: TensorDict) -> torch.Tensor:
         """RND's predictor loss on a minibatch, as rsl_rl 3's PPO computes it."""

@@ -18,6 +18,7 @@ class JitGenPOPolicy(nn.Module):
         super().__init__()
         self.obs_normalizer = copy.deepcopy(obs_normalizer)
         self.flow = use_native_activations(copy.deepcopy(flow))
+        self.flow.clear_cache()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map concatenated observations of shape ``(B, obs_dim)`` to actions of shape ``(B, d)``."""

@@ -13,10 +13,11 @@ from rsl_rl.models import MLPModel
 from rsl_rl.modules import EmpiricalNormalization, HiddenState
 from rsl_rl.utils import resolve_nn_activation, unpad_trajectories
 
-from genpo_ext.models.checks import checked_finite
 from genpo_ext.models.export import JitGenPOPolicy, OnnxGenPOPolicy
-from genpo_ext.modules import CoupledFlow, FlowCondition
+from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
+from genpo_ext.modules.coupled_flow import STD_PROBE_STATES
 from genpo_ext.modules.latent_noise import check_noise_keys
+from genpo_ext.modules.non_finite import LOG_PROBS, SAMPLES
 
 GAUSSIAN_ACTOR_KEY_PREFIXES = ("mlp.", "distribution.")
 """State-dict key prefixes of rsl_rl's Gaussian ``MLPModel`` actor, which a GenPO actor does not have."""
@@ -38,7 +39,12 @@ class GenPOActor(MLPModel):
     :meth:`get_output_log_prob`, :attr:`output_distribution_params`, :attr:`output_entropy`,
     :meth:`get_kl_divergence`, :attr:`output_mean`, :attr:`output_std`, :meth:`update_normalization`, ``reset``,
     ``get_hidden_state``, ``is_recurrent``, :meth:`as_jit` and :meth:`as_onnx`; for GenPO's update,
-    :meth:`condition_on` conditions the flow on a batch once for any number of samples and re-scorings.
+    :meth:`condition_on` conditions the flow on a batch once for any number of samples and re-scorings, and
+    :meth:`release_batch` frees the last batch's conditioning.
+
+    Non-finite samples and log-probs are recorded on the device (``flow.non_finite``), not checked on the host:
+    GenPO's update reports them once per iteration on every rank; in a loop of your own call
+    :meth:`raise_if_non_finite`.
 
     The latent noise scale sigma is the paper's fixed 1 by default (``noise_std_type="fixed"``) or learned
     (``"scalar"``, ``"log"``, ``"state"``, as rsl_rl names its Gaussian std types); the likelihood stays exact.
@@ -153,7 +159,8 @@ class GenPOActor(MLPModel):
             return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
         outputs, self._output_log_prob = self.flow.sample(self.condition_on(obs))
         # The sampled log-prob is finite by construction; a diverged flow shows in its outputs
-        return self._checked_finite(outputs, "outputs", "sampling the flow")
+        self._record_non_finite(outputs, SAMPLES)
+        return outputs
 
     def condition_on(self, obs: TensorDict) -> FlowCondition:
         """Condition the flow on a batch of observations and remember it for the calls that follow.
@@ -175,8 +182,8 @@ class GenPOActor(MLPModel):
         The outputs are pulled back through the flow (no Jacobian is computed: its log-determinant is constant).
         Use the log-prob that :meth:`forward` records for outputs it has just sampled instead of calling this.
         """
-        log_prob = self.flow.log_prob(outputs, self._current_condition())
-        self._output_log_prob = self._checked_finite(log_prob, "log-probs", "inverting stored outputs")
+        self._output_log_prob = self.flow.log_prob(outputs, self._current_condition())
+        self._record_non_finite(self._output_log_prob, LOG_PROBS)
         return self._output_log_prob
 
     @property
@@ -210,6 +217,32 @@ class GenPOActor(MLPModel):
         """Per-sample k3 estimate ``(r - 1) - log r``, ``r = pi_new / pi_old``, of KL(old || new) from log-probs."""
         log_ratio = new_params[0] - old_params[0]
         return torch.expm1(log_ratio) - log_ratio
+
+    def release_batch(self) -> None:
+        """Free what the last batch left behind: its flow condition (``N x B x h`` values) and log-probs.
+
+        The first observations are kept, so that :attr:`output_std` (logged after the update) reads the same
+        observations as before. GenPO calls this after every update: the last minibatch's conditioning then does not
+        stay alive through the next rollout.
+        """
+        self._condition, self._output_log_prob = None, None
+        if self._obs_latent is not None:
+            self._obs_latent = self._obs_latent[:STD_PROBE_STATES].detach().clone()
+
+    def raise_if_non_finite(self) -> None:
+        """Raise if a non-finite sample, log-prob or parameter was recorded since the last check, then forget it.
+
+        Reads the device once (a synchronization point). GenPO's update makes this check itself, once per iteration
+        and on every rank together.
+
+        Raises:
+            FloatingPointError: Naming what was not finite, after which operation, and whether the observations were
+                finite.
+        """
+        message = non_finite_message([self.flow.non_finite.state("cpu").tolist()], type(self).__name__)
+        self.flow.non_finite.clear()
+        if message is not None:
+            raise FloatingPointError(message)
 
     @property
     def output_mean(self) -> torch.Tensor:
@@ -261,6 +294,6 @@ class GenPOActor(MLPModel):
             self._condition = self.flow.condition(self._obs_latent)
         return self._condition
 
-    def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
-        """Return ``values`` unchanged, raising a ``FloatingPointError`` if any entry is not finite."""
-        return checked_finite(values, name, origin, self._obs_latent, type(self).__name__)
+    def _record_non_finite(self, values: torch.Tensor, origin: int) -> None:
+        """Record non-finite ``values`` on the device, with the origin and the observations they came from."""
+        self.flow.non_finite.record(origin, ~torch.isfinite(values.detach()), self._obs_latent)

@@ -10,10 +10,11 @@ from typing import Any, NoReturn
 
 from rsl_rl.networks import MLP, EmpiricalNormalization
 
-from genpo_ext.models.checks import checked_finite
 from genpo_ext.models.export import JitGenPOPolicy
-from genpo_ext.modules import CoupledFlow, FlowCondition
+from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
+from genpo_ext.modules.coupled_flow import STD_PROBE_STATES
 from genpo_ext.modules.latent_noise import check_noise_keys
+from genpo_ext.modules.non_finite import LOG_PROBS, SAMPLES
 
 GAUSSIAN_NOISE_KEYS = ("std", "log_std")
 """State-dict keys of the action noise of rsl_rl 3's Gaussian ``ActorCritic``, which a GenPO actor-critic lacks."""
@@ -51,7 +52,11 @@ class GenPOActorCritic(nn.Module):
     ``is_recurrent``, :meth:`act`, :meth:`act_inference`, :meth:`evaluate`, :meth:`get_actions_log_prob`,
     :attr:`action_mean`, :attr:`action_std`, :attr:`entropy`, :meth:`update_normalization`, :meth:`reset`,
     :meth:`load_state_dict` (returning True: training resumes), :attr:`actor` and ``actor_obs_normalizer``. GenPO's
-    update also uses :meth:`condition_on`, :attr:`actions_log_prob` and :attr:`flow`.
+    update also uses :meth:`condition_on`, :attr:`actions_log_prob`, :meth:`release_batch` and :attr:`flow`.
+
+    Non-finite samples and log-probs are recorded on the device (``flow.non_finite``), not checked on the host:
+    GenPO's update reports them once per iteration on every rank; in a loop of your own call
+    :meth:`raise_if_non_finite`.
 
     Its arguments follow rsl_rl 3's ``ActorCritic`` (``actor_hidden_dims`` size the velocity network,
     ``init_noise_std`` / ``noise_std_type`` the latent noise), so a stock ``policy`` config becomes a GenPO one by
@@ -173,14 +178,13 @@ class GenPOActorCritic(nn.Module):
             **kwargs: Recurrent-policy arguments (masks, hidden states) that rsl_rl 3's PPO may pass; unused.
 
         Returns:
-            Outputs ``(x_N, y_N)`` of shape ``(B, 2 d)``, differentiable through the flow.
-
-        Raises:
-            FloatingPointError: If a sample is not finite.
+            Outputs ``(x_N, y_N)`` of shape ``(B, 2 d)``, differentiable through the flow. Non-finite outputs are
+            recorded on the device (see :meth:`raise_if_non_finite`).
         """
         outputs, self._actions_log_prob = self.flow.sample(self.condition_on(obs))
         # The sampled log-prob is finite by construction; a diverged flow shows in its outputs
-        return self._checked_finite(outputs, "actions", "sampling the flow")
+        self._record_non_finite(outputs, SAMPLES)
+        return outputs
 
     def act_inference(self, obs: TensorDict) -> torch.Tensor:
         """Deterministic environment action of shape ``(B, d)``: the zero latent pushed through the flow."""
@@ -213,13 +217,12 @@ class GenPOActorCritic(nn.Module):
         """Exact log-probability of stored actions under the current flow, for the last observations; ``(B,)``.
 
         The actions are pulled back through the flow (no Jacobian: its log-determinant is constant). For actions
-        :meth:`act` has just sampled, :attr:`actions_log_prob` holds the same values without inverting.
-
-        Raises:
-            FloatingPointError: If a log-probability is not finite.
+        :meth:`act` has just sampled, :attr:`actions_log_prob` holds the same values without inverting. Non-finite
+        log-probs are recorded on the device (see :meth:`raise_if_non_finite`).
         """
         log_prob = self.flow.log_prob(actions, self._condition)
-        return self._checked_finite(log_prob, "log-probs", "inverting stored actions")
+        self._record_non_finite(log_prob, LOG_PROBS)
+        return log_prob
 
     @property
     def entropy(self) -> torch.Tensor:
@@ -234,6 +237,32 @@ class GenPOActorCritic(nn.Module):
     def noise_std(self) -> torch.Tensor:
         """Latent noise scale sigma for the last observations, shape ``(1, d)`` or ``(B, d)`` for ``"state"``."""
         return self.flow.noise_std(self._condition)
+
+    def release_batch(self) -> None:
+        """Free what the last batch left behind: its flow condition (``N x B x h`` values) and log-probs.
+
+        The first observations are kept, so that :attr:`action_std` (logged after the update) reads the same
+        observations as before. GenPO calls this after every update: the last minibatch's conditioning then does not
+        stay alive through the next rollout.
+        """
+        self._condition, self._actions_log_prob = None, None
+        if self._actor_obs is not None:
+            self._actor_obs = self._actor_obs[:STD_PROBE_STATES].detach().clone()
+
+    def raise_if_non_finite(self) -> None:
+        """Raise if a non-finite sample, log-prob or parameter was recorded since the last check, then forget it.
+
+        Reads the device once (a synchronization point). GenPO's update makes this check itself, once per iteration
+        and on every rank together.
+
+        Raises:
+            FloatingPointError: Naming what was not finite, after which operation, and whether the observations were
+                finite.
+        """
+        message = non_finite_message([self.flow.non_finite.state("cpu").tolist()], type(self).__name__)
+        self.flow.non_finite.clear()
+        if message is not None:
+            raise FloatingPointError(message)
 
     @property
     def action_mean(self) -> torch.Tensor:
@@ -312,6 +341,6 @@ class GenPOActorCritic(nn.Module):
             dim += obs[group].shape[-1]
         return dim
 
-    def _checked_finite(self, values: torch.Tensor, name: str, origin: str) -> torch.Tensor:
-        """Return ``values`` unchanged, raising a ``FloatingPointError`` if any entry is not finite."""
-        return checked_finite(values, name, origin, self._actor_obs, type(self).__name__)
+    def _record_non_finite(self, values: torch.Tensor, origin: int) -> None:
+        """Record non-finite ``values`` on the device, with the origin and the observations they came from."""
+        self.flow.non_finite.record(origin, ~torch.isfinite(values.detach()), self._actor_obs)

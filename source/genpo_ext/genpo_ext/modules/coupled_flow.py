@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 from genpo_ext.modules.activations import use_fast_activations
 from genpo_ext.modules.latent_noise import LatentNoise
+from genpo_ext.modules.non_finite import PARAMETERS, NonFiniteRecord
+from genpo_ext.modules.precision import full_precision_matmul
 from genpo_ext.modules.time_embedding import TimeEncoder
 from genpo_ext.modules.velocity_field import VelocityField
 
@@ -65,6 +67,10 @@ class CoupledFlow(nn.Module):
         H(pi(. | s))  = H(N(0, diag sigma^2)) + 2 N d log p
 
     Batch methods take a :class:`FlowCondition` from :meth:`condition`, computed once per batch of observations.
+    The likelihood computations (:meth:`condition`, :meth:`sample`, :meth:`log_prob`) run their matmuls in full
+    float32 precision whatever the global TF32 setting (:mod:`~genpo_ext.modules.precision`), so that re-scoring a
+    sample reproduces the log-prob recorded when it was drawn. Problems are recorded on the device in
+    :attr:`non_finite` for the caller to read at a synchronization point of its choice.
     """
 
     def __init__(
@@ -115,16 +121,60 @@ class CoupledFlow(nn.Module):
         self.step_size = 1.0 / num_steps
         # Each step has two mixings of determinant p^d each: log|det| = 2 N d log p
         self.logabsdet = 2.0 * num_steps * action_dim * math.log(mixing_coef)
-        self.noise = LatentNoise(action_dim, obs_dim, noise_std_type, init_noise_std, min_noise_std)
+        self.non_finite = NonFiniteRecord()
+        self.noise = LatentNoise(action_dim, obs_dim, noise_std_type, init_noise_std, min_noise_std, self.non_finite)
         self.time_encoder = use_fast_activations(TimeEncoder(time_embed_dim, time_hidden_dims, activation), compile_activation)
         self.velocity_field = use_fast_activations(
             VelocityField(action_dim, obs_dim, time_embed_dim, hidden_dims, activation), compile_activation
         )
         self.register_buffer("step_times", torch.arange(num_steps, dtype=torch.float32) / num_steps, persistent=False)
+        # Time terms W_t tau(t_i) computed without gradient, keyed by the state of the parameters they depend on
+        self._time_terms_cache: tuple[tuple, torch.Tensor] | None = None
 
     def condition(self, obs: torch.Tensor) -> FlowCondition:
-        """Compute the latent-independent terms for a batch of observations of shape ``(B, obs_dim)``."""
-        return FlowCondition(self.step_terms(obs), self.noise.scale_log(obs))
+        """Compute the latent-independent terms for a batch of observations of shape ``(B, obs_dim)``.
+
+        Equal to :meth:`step_terms`; the time terms are reused from the last call while no gradient flows and the
+        parameters they depend on are unchanged (see :meth:`cached_time_terms`).
+        """
+        with full_precision_matmul():
+            step_terms = self.velocity_field.obs_term(obs).unsqueeze(0) + self.cached_time_terms().unsqueeze(1)
+            return FlowCondition(step_terms, self.noise.scale_log(obs))
+
+    def cached_time_terms(self) -> torch.Tensor:
+        """First-layer time terms ``W_t tau(t_i)`` of every step, shape ``(N, h)``.
+
+        They depend on the parameters only, not on the observations. While gradients flow they are computed anew
+        (the update back-propagates through them); otherwise (rollout, inference) the last result is reused as long
+        as every parameter and buffer they depend on is the same tensor, in the same place, at the same version
+        (each in-place change such as an optimizer step or ``load_state_dict`` bumps the version).
+        """
+        if torch.is_grad_enabled():
+            return self._time_terms()
+        key = tuple((id(t), t.data_ptr(), t._version) for t in self._time_terms_inputs())
+        if self._time_terms_cache is None or self._time_terms_cache[0] != key:
+            self._time_terms_cache = (key, self._time_terms())
+        return self._time_terms_cache[1]
+
+    def clear_cache(self) -> None:
+        """Forget the cached time terms, e.g. after writing parameters by means that keep their version (collectives
+        such as ``torch.distributed.broadcast``)."""
+        self._time_terms_cache = None
+
+    def check_parameters(self) -> None:
+        """Record non-finite parameters and a ``scalar`` noise std outside the positive reals in :attr:`non_finite`."""
+        with torch.no_grad():
+            self.non_finite.record(PARAMETERS, torch.cat([~torch.isfinite(p).flatten() for p in self.parameters()]))
+        self.noise.check_scale()
+
+    def _time_terms(self) -> torch.Tensor:
+        """``W_t tau(t_i)`` of every step, computed now; shape ``(N, h)``."""
+        return self.velocity_field.time_terms(self.time_encoder(self.step_times))
+
+    def _time_terms_inputs(self) -> list[torch.Tensor]:
+        """The tensors :meth:`cached_time_terms` depends on: the time encoder, the velocity network's first layer and
+        the step times."""
+        return [*self.time_encoder.parameters(), self.velocity_field.mlp[0].weight, self.step_times]
 
     def step_terms(self, obs: torch.Tensor) -> torch.Tensor:
         """First-layer terms ``W_s s + b + W_t tau(t_i)`` of the velocity network per step, shape ``(N, B, h)``."""
@@ -162,18 +212,21 @@ class CoupledFlow(nn.Module):
         return torch.cat([x, y], dim=-1), u.new_full(u.shape[:1], -self.logabsdet)
 
     def sample(self, condition: FlowCondition) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw outputs and their exact log-densities in one forward pass (no inversion).
+        """Draw outputs and their exact log-densities in one forward pass (no inversion), in full float32 precision.
 
         Returns:
             Outputs of shape ``(B, 2 d)`` and their log-densities of shape ``(B,)``.
         """
         z = self.noise.sample(condition.noise_log_std, (condition.batch_size, self.latent_dim), condition.step_terms)
-        u, logabsdet = self.push(z, condition.step_terms)
+        with full_precision_matmul():
+            u, logabsdet = self.push(z, condition.step_terms)
         return u, self.noise.log_prob(z, condition.noise_log_std) - logabsdet
 
     def log_prob(self, u: torch.Tensor, condition: FlowCondition) -> torch.Tensor:
-        """Exact log-density ``log N(f^-1(u); 0, diag sigma^2) - 2 N d log p`` of outputs ``u``, of shape ``(B,)``."""
-        z, logabsdet = self.pull(u, condition.step_terms)
+        """Exact log-density ``log N(f^-1(u); 0, diag sigma^2) - 2 N d log p`` of outputs ``u``, of shape ``(B,)``,
+        by exact inversion in full float32 precision."""
+        with full_precision_matmul():
+            z, logabsdet = self.pull(u, condition.step_terms)
         return self.noise.log_prob(z, condition.noise_log_std) + logabsdet
 
     def entropy(self, condition: FlowCondition) -> torch.Tensor:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from genpo_ext.modules.networks import MLP
+from genpo_ext.modules.non_finite import SCALAR_NOISE, NonFiniteRecord
 
 NOISE_STD_TYPES = ("fixed", "scalar", "log", "state")
 """Parameterizations of the latent noise scale sigma (one value per action dimension, shared by both halves):
@@ -45,6 +46,7 @@ class LatentNoise(nn.Module):
         noise_std_type: str = "fixed",
         init_noise_std: float = 1.0,
         min_noise_std: float = 0.0,
+        non_finite: NonFiniteRecord | None = None,
     ) -> None:
         """Initialize the noise.
 
@@ -55,6 +57,7 @@ class LatentNoise(nn.Module):
             init_noise_std: Initial sigma of the learned types (> 0); ``fixed`` requires 1.0.
             min_noise_std: Lower bound of a learned sigma (a floor on the latent noise), in ``[0, init_noise_std]``;
                 0 leaves sigma unbounded.
+            non_finite: Record that a ``scalar`` sigma outside the positive reals is reported to (a new one if None).
 
         Raises:
             ValueError: For an unknown type, a non-positive ``init_noise_std``, a bound outside its range, or
@@ -74,6 +77,7 @@ class LatentNoise(nn.Module):
             raise ValueError(f"min_noise_std must lie in [0, init_noise_std={init_noise_std}], got {min_noise_std!r}.")
         self.action_dim = action_dim
         self.noise_std_type = noise_std_type
+        self.non_finite = non_finite if non_finite is not None else NonFiniteRecord()
         self.min_log_std = math.log(min_noise_std) if min_noise_std > 0.0 else None
         # d log(2 pi): the log-normalizer of a 2d-dimensional Gaussian with unit scale
         self.log_normalizer = action_dim * math.log(2.0 * math.pi)
@@ -95,8 +99,8 @@ class LatentNoise(nn.Module):
     def scale_log(self, obs: torch.Tensor) -> torch.Tensor | None:
         """Return ``log sigma`` of shape ``(1, d)`` or ``(B, d)`` (``state``), or None for fixed unit noise.
 
-        Raises:
-            FloatingPointError: If a ``scalar`` sigma has left the positive reals.
+        A ``scalar`` sigma that has left the positive reals is reported to :attr:`non_finite` (on the device, no
+        host read).
         """
         if self.noise_std_type == "fixed":
             return None
@@ -106,16 +110,17 @@ class LatentNoise(nn.Module):
     def _unbounded_scale_log(self, obs: torch.Tensor) -> torch.Tensor:
         """``log sigma`` of a learned type before the lower bound."""
         if self.noise_std_type == "scalar":
-            if not bool((self.std > 0.0).all()):
-                raise FloatingPointError(
-                    f"LatentNoise: the 'scalar' noise std has non-positive entries {self.std.detach().tolist()}; "
-                    "use noise_std_type 'log', which keeps sigma positive."
-                )
+            self.check_scale()
             return self.std.log().unsqueeze(0)
         log_std = self.log_std.unsqueeze(0)
         if self.noise_std_type == "log":
             return log_std
         return log_std + STATE_LOG_STD_RANGE * torch.tanh(self.state_head(obs) / STATE_LOG_STD_RANGE)
+
+    def check_scale(self) -> None:
+        """Report entries of a ``scalar`` sigma that are not positive (NaN included) to :attr:`non_finite`."""
+        if self.noise_std_type == "scalar":
+            self.non_finite.record(SCALAR_NOISE, ~(self.std.detach() > 0.0))
 
     def sample(self, log_std: torch.Tensor | None, shape: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
         """Draw latents ``z`` of ``shape = (B, 2 d)`` with the dtype and device of ``like``."""

@@ -50,10 +50,18 @@ class VelocityField(nn.Module):
         Returns:
             The observation term ``W_s s + b`` of shape ``(B, h)`` and the time terms ``W_t tau`` of shape ``(N, h)``.
         """
+        return self.obs_term(obs), self.time_terms(time_features)
+
+    def obs_term(self, obs: torch.Tensor) -> torch.Tensor:
+        """First-layer observation term ``W_s s + b`` of shape ``(B, h)`` for observations of shape ``(B, obs_dim)``."""
         first = self.mlp[0]
         obs_weight = first.weight[:, self.action_dim : self.action_dim + self.obs_dim]
-        time_weight = first.weight[:, self.action_dim + self.obs_dim :]
-        return nn.functional.linear(obs, obs_weight, first.bias), nn.functional.linear(time_features, time_weight)
+        return nn.functional.linear(obs, obs_weight, first.bias)
+
+    def time_terms(self, time_features: torch.Tensor) -> torch.Tensor:
+        """First-layer time terms ``W_t tau`` of shape ``(N, h)`` for time features of shape ``(N, time_dim)``."""
+        time_weight = self.mlp[0].weight[:, self.action_dim + self.obs_dim :]
+        return nn.functional.linear(time_features, time_weight)
 
     def forward(self, u: torch.Tensor, step_term: torch.Tensor) -> torch.Tensor:
         """Evaluate ``v(u, s, t)`` from a latent half and the step's latent-independent first-layer term.

@@ -1,0 +1,91 @@
+"""Non-finite values recorded on the device and reported at a point the caller chooses, on every rank alike.
+
+Checking values on the host (``bool(tensor)``) stalls the CPU until the GPU catches up, on every environment step and
+every minibatch. :class:`NonFiniteRecord` instead keeps, on the device, the first problem it was shown; GenPO reads it
+once per update together with the losses it reads anyway. Under multi-GPU training every rank gathers every rank's
+record before deciding, so all ranks raise the same error at the same point instead of one rank raising while the
+others wait in the next collective until the watchdog ends them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+ORIGINS = (
+    ("flow samples", "are not finite after sampling the flow"),
+    ("log-probs", "are not finite after inverting stored samples"),
+    ("parameters", "are not finite after the update's last optimizer step"),
+    ("entries of the 'scalar' latent noise std", "are not positive; use noise_std_type 'log', which keeps sigma positive"),
+)
+"""What a record can name, by its index: the values concerned and what went wrong with them."""
+
+SAMPLES, LOG_PROBS, PARAMETERS, SCALAR_NOISE = range(len(ORIGINS))
+"""Indices into :data:`ORIGINS`."""
+
+RECORD_SIZE = 3
+"""Entries of a record: origin code (0: nothing recorded), number of bad values, number of values checked."""
+
+CODES_PER_ORIGIN = 2
+"""Codes per origin: observations finite, observations not finite (code = 1 + 2 * origin + observations not finite)."""
+
+
+class NonFiniteRecord:
+    """Device-side record of the first bad values a model was shown, with the finiteness of their observations.
+
+    :meth:`record` launches a few small kernels and never reads the device; :meth:`state` returns the record as a
+    tensor of :data:`RECORD_SIZE` integers for the caller to read at a synchronization point it already has, and
+    :func:`non_finite_message` turns what was read (from one or every rank) into an error message.
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing recorded."""
+        self._state: torch.Tensor | None = None
+
+    def record(self, origin: int, bad: torch.Tensor, obs: torch.Tensor | None = None) -> None:
+        """Remember ``bad`` if it flags any value and nothing was recorded before.
+
+        Args:
+            origin: Index into :data:`ORIGINS`.
+            bad: Boolean mask of the bad values (e.g. ``~torch.isfinite(values)``).
+            obs: Observations the values were computed from, whose finiteness the message reports; None if none.
+        """
+        with torch.no_grad():
+            num_bad = bad.sum()
+            obs_not_finite = (~torch.isfinite(obs)).any() if obs is not None else torch.zeros_like(num_bad, dtype=bool)
+            code = obs_not_finite.long() + (1 + CODES_PER_ORIGIN * origin)
+            entry = torch.stack([code, num_bad, torch.full_like(num_bad, bad.numel())])
+            previous = self._state if self._state is not None else torch.zeros_like(entry)
+            # only the first problem is kept: its origin names the cause, later ones are consequences
+            self._state = torch.where((previous[0] == 0) & (num_bad > 0), entry, previous.to(entry.device))
+
+    def state(self, device: torch.device | str) -> torch.Tensor:
+        """The record as :data:`RECORD_SIZE` integers on ``device`` (zeros when nothing was recorded)."""
+        if self._state is None:
+            return torch.zeros(RECORD_SIZE, dtype=torch.long, device=device)
+        return self._state.to(device)
+
+    def clear(self) -> None:
+        """Forget what was recorded."""
+        self._state = None
+
+
+def non_finite_message(records: list[list[int]], owner: str) -> str | None:
+    """Describe the recorded problems of every rank, or return None when there are none.
+
+    Args:
+        records: One record per rank, as read from :meth:`NonFiniteRecord.state` (a single one without multi-GPU).
+        owner: Name of the model, for the message.
+    """
+    problems = []
+    for rank, (code, num_bad, num_values) in enumerate(records):
+        if code == 0:
+            continue
+        origin, obs_not_finite = divmod(int(code) - 1, CODES_PER_ORIGIN)
+        what, problem = ORIGINS[origin]
+        where = f"rank {rank}: " if len(records) > 1 else ""
+        problems.append(
+            f"{where}{int(num_bad)} of {int(num_values)} {what} {problem} (observations finite: {not obs_not_finite})"
+        )
+    if not problems:
+        return None
+    return f"{owner}: " + "; ".join(problems) + ". Check the environment's observations and the learning rate."
