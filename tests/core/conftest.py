@@ -27,6 +27,17 @@ def _seed_and_threads() -> None:
 
 
 @pytest.fixture
+def restore_matmul_precision():
+    """Return every float32 matmul precision setting to PyTorch's default after the test."""
+    yield
+    torch.set_float32_matmul_precision("highest")
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        per_backend = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn, torch.backends.mkldnn)
+        for module in (*per_backend, torch.backends):
+            module.fp32_precision = "none"
+
+
+@pytest.fixture
 def point_reach_runner(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> OnPolicyRunner:
     """A stock rsl_rl runner driving GenPO on the point-reaching environment, logging into a temporary folder.
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.func import jacrev, vmap
 
-from genpo_ext.modules import NOISE_STD_TYPES, CoupledFlow, SinusoidalTimeEmbedding
+from genpo_ext.modules import NOISE_STD_TYPES, CoupledFlow, SinusoidalTimeEmbedding, TimeEncoder, non_finite_message
 
 LEARNED_NOISE_TYPES = [noise for noise in NOISE_STD_TYPES if noise != "fixed"]
 
@@ -211,3 +211,72 @@ def test_sinusoidal_embedding_distinguishes_every_step_time() -> None:
     distances = torch.cdist(features, features) + torch.eye(5)
     assert features.shape == (5, 16)
     assert distances.min() > 1e-3
+
+
+def count_time_encoder_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the time encoder's forward passes (one list entry per call)."""
+    calls = []
+    original = TimeEncoder.forward
+    monkeypatch.setattr(TimeEncoder, "forward", lambda self, t: calls.append(1) or original(self, t))
+    return calls
+
+
+def test_time_terms_are_computed_once_while_no_gradient_flows(monkeypatch: pytest.MonkeyPatch) -> None:
+    flow, obs = make_flow(), torch.randn(8, 5)
+    calls = count_time_encoder_calls(monkeypatch)
+    with torch.inference_mode():
+        first = flow.condition(obs).step_terms
+        for _ in range(3):
+            flow.condition(torch.randn(8, 5))
+    with torch.no_grad():
+        again = flow.condition(obs).step_terms
+    assert len(calls) == 1, "the rollout's conditioning reuses the time terms"
+    torch.testing.assert_close(first, flow.step_terms(obs), rtol=0, atol=0)
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    flow.condition(obs).step_terms.sum().backward()
+    assert len(calls) == 3, "with gradients flowing they are computed anew (here and by step_terms above)"
+    assert all(p.grad is not None for p in flow.time_encoder.parameters()), "the update trains the time network"
+
+
+@pytest.mark.parametrize("change", ["optimizer step", "load_state_dict", "dtype", "clear_cache"])
+def test_cached_time_terms_are_never_used_stale(change: str) -> None:
+    flow, obs = make_flow(), torch.randn(8, 5)
+    with torch.no_grad():
+        cached = flow.condition(obs).step_terms
+    if change == "optimizer step":
+        flow.condition(obs).step_terms.square().sum().backward()
+        torch.optim.Adam(flow.parameters(), lr=0.1).step()
+    elif change == "load_state_dict":
+        flow.load_state_dict(make_flow().state_dict())
+    elif change == "dtype":
+        flow, obs = flow.double(), obs.double()
+    else:
+        # a write that keeps the version counter (as a collective's broadcast does), then the documented remedy
+        flow.time_encoder.mlp[0].weight.data.mul_(2.0)
+        flow.clear_cache()
+    with torch.no_grad():
+        after = flow.condition(obs).step_terms
+    assert not torch.allclose(after.float(), cached), "the change reaches the conditioning"
+    torch.testing.assert_close(after, flow.step_terms(obs), rtol=0, atol=0)
+
+
+def test_problems_are_recorded_on_the_device_first_one_kept() -> None:
+    flow = make_flow(noise_std_type="scalar")
+    with torch.no_grad():
+        flow.noise.std[1] = -0.5
+    flow.sample(flow.condition(torch.randn(4, 5)))  # sigma < 0 makes the samples NaN as well
+
+    def message() -> str | None:
+        return non_finite_message([flow.non_finite.state("cpu").tolist()], "Flow")
+
+    assert message() == (
+        "Flow: 1 of 3 entries of the 'scalar' latent noise std are not positive; use noise_std_type 'log', which "
+        "keeps sigma positive. Check the environment's observations and the learning rate."
+    )
+    flow.non_finite.clear()
+    assert message() is None
+    with torch.no_grad():
+        flow.noise.std[1] = 0.5
+        flow.velocity_field.mlp[0].weight[0, :2] = float("inf")
+    flow.check_parameters()
+    assert message().startswith("Flow: 2 of ") and "parameters are not finite after the update's last optimizer step" in message()

@@ -39,14 +39,8 @@ if PER_BACKEND_API:
 
 
 @pytest.fixture(autouse=True)
-def _default_precision():
+def _default_precision(restore_matmul_precision):
     """Return every precision setting to PyTorch's default after each test."""
-    yield
-    torch.set_float32_matmul_precision("highest")
-    if PER_BACKEND_API:
-        for module in (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn,
-                       torch.backends.mkldnn, torch.backends):
-            module.fp32_precision = "none"
 
 
 def precision_snapshot() -> dict[str, str]:

@@ -25,8 +25,11 @@ SAMPLES, LOG_PROBS, PARAMETERS, SCALAR_NOISE = range(len(ORIGINS))
 RECORD_SIZE = 3
 """Entries of a record: origin code (0: nothing recorded), number of bad values, number of values checked."""
 
-CODES_PER_ORIGIN = 2
-"""Codes per origin: observations finite, observations not finite (code = 1 + 2 * origin + observations not finite)."""
+OBSERVATIONS_FINITE, OBSERVATIONS_NOT_FINITE, NO_OBSERVATIONS = range(3)
+"""What a record says about the observations the bad values were computed from."""
+
+CODES_PER_ORIGIN = 3
+"""Codes per origin, one per observation state: code = 1 + 3 * origin + observation state."""
 
 
 class NonFiniteRecord:
@@ -51,8 +54,11 @@ class NonFiniteRecord:
         """
         with torch.no_grad():
             num_bad = bad.sum()
-            obs_not_finite = (~torch.isfinite(obs)).any() if obs is not None else torch.zeros_like(num_bad, dtype=bool)
-            code = obs_not_finite.long() + (1 + CODES_PER_ORIGIN * origin)
+            if obs is None:
+                obs_state = torch.full_like(num_bad, NO_OBSERVATIONS)
+            else:
+                obs_state = (~torch.isfinite(obs)).any().long()
+            code = obs_state + (1 + CODES_PER_ORIGIN * origin)
             entry = torch.stack([code, num_bad, torch.full_like(num_bad, bad.numel())])
             previous = self._state if self._state is not None else torch.zeros_like(entry)
             # only the first problem is kept: its origin names the cause, later ones are consequences
@@ -80,12 +86,11 @@ def non_finite_message(records: list[list[int]], owner: str) -> str | None:
     for rank, (code, num_bad, num_values) in enumerate(records):
         if code == 0:
             continue
-        origin, obs_not_finite = divmod(int(code) - 1, CODES_PER_ORIGIN)
+        origin, obs_state = divmod(int(code) - 1, CODES_PER_ORIGIN)
         what, problem = ORIGINS[origin]
         where = f"rank {rank}: " if len(records) > 1 else ""
-        problems.append(
-            f"{where}{int(num_bad)} of {int(num_values)} {what} {problem} (observations finite: {not obs_not_finite})"
-        )
+        observations = "" if obs_state == NO_OBSERVATIONS else f" (observations finite: {obs_state == OBSERVATIONS_FINITE})"
+        problems.append(f"{where}{int(num_bad)} of {int(num_values)} {what} {problem}{observations}")
     if not problems:
         return None
     return f"{owner}: " + "; ".join(problems) + ". Check the environment's observations and the learning rate."
