@@ -9,6 +9,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
+from tf32_emulation import restore_matmul_precision  # noqa: E402, F401  (a fixture)
 from toy_envs import PointReachEnv  # noqa: E402
 from train_cfgs import genpo_train_cfg  # noqa: E402
 
@@ -24,17 +25,6 @@ def _seed_and_threads() -> None:
     """Seed torch before every test so that failures reproduce, and run single-threaded."""
     torch.set_num_threads(CPU_THREADS)
     torch.manual_seed(0)
-
-
-@pytest.fixture
-def restore_matmul_precision():
-    """Return every float32 matmul precision setting to PyTorch's default after the test."""
-    yield
-    torch.set_float32_matmul_precision("highest")
-    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
-        per_backend = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn, torch.backends.mkldnn)
-        for module in (*per_backend, torch.backends):
-            module.fp32_precision = "none"
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -54,3 +55,14 @@ class EmulatedTF32(TorchFunctionMode):
                     args[position] = round_to_tf32(args[position])
             self.rounded_calls += 1
         return func(*args, **kwargs)
+
+
+@pytest.fixture
+def restore_matmul_precision():
+    """Return every float32 matmul precision setting to PyTorch's default after the test."""
+    yield
+    torch.set_float32_matmul_precision("highest")
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        per_backend = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn, torch.backends.mkldnn)
+        for module in (*per_backend, torch.backends):
+            module.fp32_precision = "none"

@@ -1,12 +1,15 @@
 """Multi-process training on rsl_rl 3: its gradient reduction and parameter broadcast keep the ranks' GenPO policies
-identical, and the adaptive learning rate stays in step."""
+identical, the adaptive learning rate stays in step, and a NaN on one rank ends every rank with the same error."""
 
 from __future__ import annotations
 
+import json
 import pathlib
+import time
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from datetime import timedelta
 from rollouts import collect_rollout
 from rsl_rl3_train_cfgs import genpo_train_cfg
 from toy_envs import PointReachEnv
@@ -16,6 +19,15 @@ from genpo_ext.models import GenPOActorCritic
 
 WORLD_SIZE = 2
 """Number of CPU processes in the gloo process group."""
+
+NAN_RANK = 1
+"""The rank whose flow turns NaN."""
+
+COLLECTIVE_TIMEOUT = timedelta(seconds=60)
+"""How long a rank waits in a collective before gloo gives up: a hang ends, as a failure, within a minute."""
+
+ENDS_WITHIN_S = 20.0
+"""Every rank must end within this many seconds of starting to train (a rollout and an update take about one)."""
 
 
 def make_algorithm(env: PointReachEnv, rank: int) -> GenPO:
@@ -65,3 +77,55 @@ def test_two_gloo_processes_end_an_update_with_identical_parameters(tmp_path: pa
     assert not torch.equal(ranks[0]["initial"], ranks[0]["final"]), "the update must change the parameters"
     torch.testing.assert_close(ranks[0]["final"], ranks[1]["final"], atol=1e-6, rtol=0)
     assert ranks[0]["lr"] == ranks[1]["lr"]
+
+
+def train_with_a_nan_on_one_rank(rank: int, init_file: str, out_dir: str) -> None:
+    """One rank: broadcast, then rollouts and updates; rank :data:`NAN_RANK`'s flow turns NaN after the broadcast.
+
+    Writes how the rank ended (the error message, or "finished") and after how many seconds of training.
+    """
+    torch.set_num_threads(1)
+    torch.manual_seed(100 + rank)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD_SIZE, timeout=COLLECTIVE_TIMEOUT
+    )
+    import genpo_ext  # noqa: F401
+
+    env = PointReachEnv(num_envs=16, seed=rank)
+    alg = make_algorithm(env, rank)
+    alg.broadcast_parameters()
+    if rank == NAN_RANK:
+        with torch.no_grad():
+            alg.policy.flow.velocity_field.mlp[-1].bias[0] = float("nan")
+    start = time.monotonic()
+    outcome = "finished"
+    try:
+        for _ in range(2):
+            collect_rollout(alg, env, alg.storage.num_transitions_per_env)
+            alg.update()
+    except Exception as error:  # noqa: BLE001 - any ending is recorded; the test says which one it expects
+        outcome = f"{type(error).__name__}: {error}"
+    result = {"outcome": outcome, "seconds": time.monotonic() - start}
+    (pathlib.Path(out_dir) / f"rank{rank}.json").write_text(json.dumps(result))
+    dist.destroy_process_group()
+
+
+def test_a_nan_on_one_rank_ends_every_rank_with_the_same_error(tmp_path: pathlib.Path) -> None:
+    context = mp.spawn(
+        train_with_a_nan_on_one_rank, args=(str(tmp_path / "rendezvous"), str(tmp_path)), nprocs=WORLD_SIZE, join=False
+    )
+    deadline = time.monotonic() + 2 * COLLECTIVE_TIMEOUT.total_seconds()
+    while not context.join(timeout=1.0) and time.monotonic() < deadline:
+        pass
+    hung = [process.pid for process in context.processes if process.is_alive()]
+    for process in context.processes:
+        if process.is_alive():
+            process.kill()
+    assert not hung, "a rank is still waiting in a collective"
+    ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(WORLD_SIZE)]
+    # the NaN reaches the other rank through the reduced gradients; the message names every rank's first problem
+    origin = f"rank {NAN_RANK}: 64 of 64 flow samples are not finite after sampling the flow (observations finite: True)"
+    assert all(rank["outcome"].startswith("FloatingPointError: GenPOActorCritic: ") for rank in ranks), ranks
+    assert origin in ranks[0]["outcome"], ranks
+    assert ranks[0]["outcome"] == ranks[1]["outcome"], "every rank raises the same error"
+    assert all(rank["seconds"] < ENDS_WITHIN_S for rank in ranks), ranks

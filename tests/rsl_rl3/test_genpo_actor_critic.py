@@ -98,11 +98,20 @@ def test_checkpoint_of_another_noise_type_names_the_setting_that_loads_it() -> N
         make_policy().load_state_dict(learned.state_dict())
 
 
-def test_non_finite_log_probs_are_reported_with_their_origin() -> None:
+def test_non_finite_values_are_recorded_and_reported_later_with_their_origin() -> None:
     policy = make_policy()
+    obs = make_obs()
+    obs["policy"][3, 0] = float("nan")
+    policy.act(obs)
+    policy.act(make_obs())  # the first problem is the one reported
+    message = r"GenPOActorCritic: 6 of 192 flow samples are not finite after sampling the flow \(observations finite: False\)"
+    with pytest.raises(FloatingPointError, match=message):
+        policy.raise_if_non_finite()
+    policy.raise_if_non_finite()  # reported once, then forgotten
     policy.act(make_obs())
-    with pytest.raises(FloatingPointError, match="inverting stored actions"):
-        policy.get_actions_log_prob(torch.full((32, 2 * ACTION_DIM), float("inf")))
+    policy.get_actions_log_prob(torch.full((32, 2 * ACTION_DIM), float("inf")))
+    with pytest.raises(FloatingPointError, match="log-probs are not finite after inverting stored samples"):
+        policy.raise_if_non_finite()
 
 
 def test_invalid_arguments_fail_clearly() -> None:
