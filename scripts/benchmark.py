@@ -1,9 +1,10 @@
 """What GenPO costs, against its floor, the paper code's per-sample Jacobian and stock rsl_rl PPO, in one run.
 
-Three tables, each measured side by side on the same device:
+Four tables, each measured side by side on the same device:
 
-1. **Activation** (forward + backward of one hidden layer's worth of elements): PyTorch's Mish, the package's
-   :class:`~genpo_ext.modules.FastMish` (compiled and eager) and ELU.
+1. **Activation** (forward + backward of one hidden layer's worth of elements, and the memory its backward keeps):
+   PyTorch's Mish, the package's :class:`~genpo_ext.modules.FastMish` (compiled, eager, and the path ``auto`` takes
+   on this device: PyTorch's fused kernel off the CPU) and ELU.
 2. **Actor phases** at the paper's network sizes (actor work only, no critic):
    - ``act``: sample actions and their log-probs for ``--num_envs`` observations;
    - ``update``: one minibatch of GenPO's update: condition the flow once, re-score the stored latents by inversion,
@@ -15,6 +16,12 @@ Three tables, each measured side by side on the same device:
    (rollout + returns + update, critic included): GenPO at paper defaults, with ``compression_batch_fraction=0.25``,
    with ELU, without compression and in the recommended configuration, against stock PPO; the ratio is GenPO's time
    per iteration over PPO's.
+4. **Hot path** (what costs on a GPU beyond arithmetic, per size): host reads of tensor values (each one a
+   synchronization with the GPU) per ``act`` and per update, for GenPO and stock PPO through the stock runner; the
+   tensor memory the actor keeps from the update into the next rollout; the first minibatch's ``|ratio - 1|`` with
+   TF32 on globally (real on CUDA, emulated on the CPU; velocity weights scaled to a trained network's size), for
+   GenPO's full-precision likelihoods and at the global setting; what computing the time terms would add to each
+   ``act`` without their cache.
 
 Example:
     python scripts/benchmark.py --threads 1 --sizes ant
@@ -29,7 +36,8 @@ import copy
 import io
 import time
 import torch
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from unittest import mock
 from tensordict import TensorDict
 from torch.func import jacrev, vmap
 from torch.utils.benchmark import Timer
@@ -37,9 +45,12 @@ from torch.utils.benchmark import Timer
 from rsl_rl.models import MLPModel
 from rsl_rl.runners import OnPolicyRunner
 
+from genpo_ext.experiments.host_reads import HostReadCounter
 from genpo_ext.experiments.synthetic_env import SyntheticEnv
+from genpo_ext.experiments.tf32_emulation import EmulatedTF32
 from genpo_ext.models import GenPOActor
-from genpo_ext.modules import FastMish
+from genpo_ext.modules import FastMish, coupled_flow
+from genpo_ext.modules.activations import eager_mish
 from genpo_ext.presets import RECOMMENDED_ACTOR, RECOMMENDED_ALGORITHM
 
 PAPER_SIZES = {
@@ -57,6 +68,23 @@ RUNNER_ACTOR_KEYS = ("activation", *RECOMMENDED_ACTOR)
 ACTIVATION_ELEMENTS = (1536, 400)
 """Shape of the tensor the activation table times (an update minibatch of the Ant velocity net's first layer)."""
 
+TRAINED_WEIGHT_SCALE = 3.0
+"""Factor on the velocity network's initial weights for the precision row: trained networks carry larger weights,
+and TF32's error grows with them."""
+
+MEGABYTE = 2**20
+"""Bytes per megabyte in the tables."""
+
+TABLES = ("activation", "phases", "runner", "hot_path")
+"""The tables ``--tables`` can select, in the order they are printed."""
+
+
+class EagerMish(torch.nn.Module):
+    """FastMish's eager sigmoid form on every device (``FastMish("never")`` takes PyTorch's kernel off the CPU)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return eager_mish(x)
+
 
 def median_seconds(fn: Callable[[], None], min_run_time: float) -> float:
     """Median wall time of ``fn`` measured by ``torch.utils.benchmark`` (device-synchronized), after a warm-up call."""
@@ -64,14 +92,28 @@ def median_seconds(fn: Callable[[], None], min_run_time: float) -> float:
     return Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median
 
 
+def saved_megabytes(module: torch.nn.Module, x: torch.Tensor) -> float:
+    """Megabytes of the tensors ``module``'s forward on ``x`` keeps for its backward (input included)."""
+    storages = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        module(x)
+    return sum(storages.values()) / MEGABYTE
+
+
 def activation_table(args: argparse.Namespace) -> list[str]:
-    """Forward + backward time of each Mish implementation and of ELU on one tensor."""
+    """Forward + backward time and saved memory of each Mish implementation and of ELU on one tensor."""
     x = torch.randn(*ACTIVATION_ELEMENTS, device=args.device, requires_grad=True)
     grad = torch.randn_like(x)
     candidates = {
         "torch Mish": torch.nn.Mish(),
         "FastMish (compiled)": FastMish("always"),
-        "FastMish (eager)": FastMish("never"),
+        "FastMish (eager)": EagerMish(),
+        "FastMish (auto)": FastMish("auto"),
         "ELU": torch.nn.ELU(),
     }
 
@@ -82,8 +124,15 @@ def activation_table(args: argparse.Namespace) -> list[str]:
         return run
 
     times = {name: median_seconds(forward_backward(module), args.min_run_time) for name, module in candidates.items()}
-    lines = [f"activation forward + backward on {ACTIVATION_ELEMENTS[0]} x {ACTIVATION_ELEMENTS[1]} elements"]
-    lines += [f"  {name:<22} {t * 1e3:8.2f} ms   {t / times['ELU']:5.2f}x ELU" for name, t in times.items()]
+    lines = [
+        f"activation forward + backward on {ACTIVATION_ELEMENTS[0]} x {ACTIVATION_ELEMENTS[1]} elements "
+        "(auto: the path FastMish takes on this device; saved: memory kept for the backward)"
+    ]
+    lines += [
+        f"  {name:<22} {t * 1e3:8.2f} ms   {t / times['ELU']:5.2f}x ELU   "
+        f"{saved_megabytes(candidates[name], x):6.2f} MB saved"
+        for name, t in times.items()
+    ]
     return lines
 
 
@@ -276,13 +325,132 @@ def runner_table(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def host_reads_per_act_and_update(cfg: dict, obs_dim: int, action_dim: int, args: argparse.Namespace) -> tuple:
+    """Host reads per ``act`` (mean over a rollout) and per update of one stock-runner iteration, and the runner."""
+    env = SyntheticEnv(RUNNER_ROLLOUT["num_envs"], obs_dim, action_dim, device=args.device)
+    with contextlib.redirect_stdout(io.StringIO()):  # the runner prints its models
+        runner = OnPolicyRunner(env, copy.deepcopy(cfg), log_dir=None, device=args.device)
+    alg, obs = runner.alg, env.get_observations()
+    act_reads = 0
+    with torch.inference_mode():
+        for _ in range(RUNNER_ROLLOUT["num_steps_per_env"]):
+            with HostReadCounter() as counter:
+                actions = alg.act(obs)
+            act_reads += len(counter.reads)
+            obs, rewards, dones, extras = env.step(actions)
+            alg.process_env_step(obs, rewards, dones, extras)
+        alg.compute_returns(obs)
+    with HostReadCounter() as counter:
+        alg.update()
+    return act_reads / RUNNER_ROLLOUT["num_steps_per_env"], len(counter.reads), runner
+
+
+def kept_megabytes(model: torch.nn.Module) -> float:
+    """Megabytes of the tensors a model holds in its own attributes (not parameters or buffers): what it keeps from
+    its last batch."""
+    storages = {}
+
+    def visit(value) -> None:
+        if isinstance(value, torch.Tensor):
+            storages[value.untyped_storage().data_ptr()] = value.untyped_storage().nbytes()
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                visit(item)
+
+    for module in model.modules():
+        for value in vars(module).values():
+            visit(value)
+    return sum(storages.values()) / MEGABYTE
+
+
+@contextlib.contextmanager
+def tf32_on(device: str) -> Iterator[None]:
+    """Let float32 matmuls use TF32, as IsaacLab 3's train entry point does; emulated on the CPU."""
+    previous = torch.get_float32_matmul_precision()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with EmulatedTF32() if device == "cpu" else contextlib.nullcontext():
+            yield
+    finally:
+        torch.set_float32_matmul_precision(previous)
+
+
+def first_minibatch_ratio_gap(obs_dim: int, action_dim: int, hidden_dims: list[int], args) -> tuple[float, float]:
+    """Max ``|ratio - 1|`` of a sample re-scored with unchanged weights, with TF32 on globally: GenPO's
+    full-precision likelihoods, and the same computations at the global setting."""
+    torch.manual_seed(0)
+    obs = TensorDict({"policy": torch.randn(args.minibatch_size, obs_dim, device=args.device)}, [args.minibatch_size])
+    actor = GenPOActor(obs, {"actor": ["policy"]}, "actor", action_dim, hidden_dims=hidden_dims).to(args.device)
+    with torch.no_grad():
+        for parameter in actor.flow.velocity_field.parameters():
+            parameter.mul_(TRAINED_WEIGHT_SCALE)
+
+    def gap() -> float:
+        with torch.inference_mode():
+            outputs = actor(obs, stochastic_output=True)
+            recorded = actor.output_log_prob
+        actor.condition_on(obs)
+        rescored = actor.get_output_log_prob(outputs.clone())
+        return (torch.exp(rescored - recorded.clone()) - 1.0).abs().max().item()
+
+    with tf32_on(args.device):
+        exact = gap()
+        with mock.patch.object(coupled_flow, "full_precision_matmul", contextlib.nullcontext):
+            at_global_setting = gap()
+    return exact, at_global_setting
+
+
+def act_and_time_terms_seconds(obs_dim: int, action_dim: int, hidden_dims: list[int], args) -> tuple[float, float]:
+    """Seconds per rollout ``act`` of a GenPO actor (time terms cached), and per computation of the time terms that
+    the cache saves on every call."""
+    obs = TensorDict({"policy": torch.randn(args.num_envs, obs_dim, device=args.device)}, [args.num_envs])
+    actor = GenPOActor(obs, {"actor": ["policy"]}, "actor", action_dim, hidden_dims=hidden_dims).to(args.device)
+
+    def act() -> None:
+        with torch.inference_mode():
+            actor(obs, stochastic_output=True)
+
+    def time_terms() -> None:
+        with torch.inference_mode():
+            actor.flow.clear_cache()
+            actor.flow.cached_time_terms()
+
+    return median_seconds(act, args.min_run_time), median_seconds(time_terms, args.min_run_time)
+
+
+def hot_path_table(args: argparse.Namespace) -> list[str]:
+    """Host reads, kept memory, likelihood precision under TF32 and the time-term cache, per size."""
+    updates = RUNNER_ROLLOUT["num_learning_epochs"] * RUNNER_ROLLOUT["num_mini_batches"]
+    lines = [f"hot path (stock runner on the synthetic env as above: {updates} minibatches per update)"]
+    for size in args.sizes:
+        obs_dim, action_dim, hidden_dims = PAPER_SIZES[size]
+        print(f"[benchmark] hot path, {size}", flush=True)
+        reads = {
+            algo: host_reads_per_act_and_update(runner_cfg(hidden_dims, algo), obs_dim, action_dim, args)
+            for algo in ("genpo", "ppo")
+        }
+        genpo_runner = reads["genpo"][2]
+        exact, at_global_setting = first_minibatch_ratio_gap(obs_dim, action_dim, hidden_dims, args)
+        act_seconds, time_terms_seconds = act_and_time_terms_seconds(obs_dim, action_dim, hidden_dims, args)
+        emulated = " (emulated on the CPU)" if args.device == "cpu" else ""
+        lines += [
+            f"{size:<5} host reads per act                 GenPO {reads['genpo'][0]:6.1f}   PPO {reads['ppo'][0]:6.1f}",
+            f"{size:<5} host reads per update              GenPO {reads['genpo'][1]:6d}   PPO {reads['ppo'][1]:6d}",
+            f"{size:<5} tensors the actor keeps after its update   {kept_megabytes(genpo_runner.alg.actor):8.2f} MB",
+            f"{size:<5} first-minibatch max |ratio - 1|, TF32 on{emulated}: full-precision likelihoods "
+            f"{exact:.1e}, at the global setting {at_global_setting:.1e}",
+            f"{size:<5} act {act_seconds * 1e3:.2f} ms with cached time terms; computing them costs "
+            f"{time_terms_seconds * 1e3:.3f} ms per call ({time_terms_seconds / act_seconds:.1%} of act)",
+        ]
+    return lines
+
+
 def main() -> None:
     """Parse arguments, time every table and print them together."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="Torch device, e.g. 'cpu' or 'cuda:0' (default: cpu).")
     parser.add_argument("--sizes", nargs="+", choices=list(PAPER_SIZES), default=list(PAPER_SIZES))
-    parser.add_argument("--tables", nargs="+", choices=("activation", "phases", "runner"), default=None,
-                        help="Tables to measure (default: all).")
+    parser.add_argument("--tables", nargs="+", choices=TABLES, default=None, help="Tables to measure (default: all).")
     parser.add_argument("--num_envs", type=int, default=1024, help="Observations per rollout act (default: 1024).")
     parser.add_argument("--minibatch_size", type=int, default=1536, help="Samples per update minibatch.")
     parser.add_argument("--min_run_time", type=float, default=2.0, help="Seconds of timing per measurement.")
@@ -293,7 +461,7 @@ def main() -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    tables = args.tables or ["activation", "phases", "runner"]
+    tables = args.tables or list(TABLES)
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads", flush=True)
     output = []
     if "activation" in tables:
@@ -301,8 +469,10 @@ def main() -> None:
     if "phases" in tables:
         output += actor_phase_table(args) + [""]
     if "runner" in tables:
-        output += runner_table(args)
-    print("\n".join(output))
+        output += runner_table(args) + [""]
+    if "hot_path" in tables:
+        output += hot_path_table(args)
+    print("\n".join(output).rstrip())
 
 
 if __name__ == "__main__":

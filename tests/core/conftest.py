@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from tf32_emulation import restore_matmul_precision  # noqa: E402, F401  (a fixture)
+from matmul_precision import restore_matmul_precision  # noqa: E402, F401  (a fixture)
 from toy_envs import PointReachEnv  # noqa: E402
 from train_cfgs import genpo_train_cfg  # noqa: E402
 

@@ -7,9 +7,9 @@ import pytest
 import sys
 import torch
 from collections.abc import Callable
-from tf32_emulation import MATMUL_OPERANDS, EmulatedTF32
 from torch.overrides import TorchFunctionMode
 
+from genpo_ext.experiments.tf32_emulation import MATMUL_OPERANDS, EmulatedTF32
 from genpo_ext.modules import CoupledFlow, full_precision_matmul
 
 PER_BACKEND_API = hasattr(torch.backends.cuda.matmul, "fp32_precision")

@@ -30,11 +30,24 @@ def test_activation_and_phase_tables_are_printed_with_ratios(device):
     command += ["--min_run_time", "0.01", "--threads", "1", "--num_envs", "64", "--minibatch_size", "128"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("torch Mish", "FastMish (compiled)", "FastMish (eager)", "ELU"):
-        assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+x ELU", result.stdout), result.stdout
+    for name in ("torch Mish", "FastMish (compiled)", "FastMish (eager)", "FastMish (auto)", "ELU"):
+        assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+x ELU\s+[\d.]+ MB saved", result.stdout), result.stdout
     for phase in ("act", "update"):
         # GenPO, floor and Gaussian times, then GenPO/floor and GenPO/Gaussian ratios
         assert re.search(rf"^ant\s+{phase}\s+(\S+ ms\s+){{3}}\S+x\s+\S+x$", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_hot_path_table_counts_host_reads_and_measures_precision():
+    command = [sys.executable, str(BENCHMARK), "--device", "cpu", "--sizes", "ant", "--tables", "hot_path"]
+    command += ["--min_run_time", "0.01", "--threads", "1", "--num_envs", "64", "--minibatch_size", "128"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^ant\s+host reads per act\s+GenPO\s+0\.0\s+PPO\s+[\d.]+$", result.stdout, re.M), result.stdout
+    # one read per minibatch for the adaptive learning rate, one at the end of the update
+    assert re.search(r"^ant\s+host reads per update\s+GenPO\s+21\s+PPO\s+\d+$", result.stdout, re.M), result.stdout
+    assert re.search(r"^ant\s+tensors the actor keeps after its update\s+[\d.]+ MB$", result.stdout, re.M)
+    assert re.search(r"full-precision likelihoods \S+, at the global setting \S+$", result.stdout, re.M)
+    assert re.search(r"^ant\s+act [\d.]+ ms with cached time terms; computing them costs", result.stdout, re.M)
 
 
 def test_an_unknown_table_names_the_valid_ones():
@@ -42,7 +55,8 @@ def test_an_unknown_table_names_the_valid_ones():
         [sys.executable, str(BENCHMARK), "--tables", "rollout"], capture_output=True, text=True, timeout=TIMEOUT_S
     )
     assert result.returncode != 0
-    assert "invalid choice: 'rollout'" in result.stderr and "'activation', 'phases', 'runner'" in result.stderr
+    assert "invalid choice: 'rollout'" in result.stderr
+    assert "'activation', 'phases', 'runner', 'hot_path'" in result.stderr
 
 
 def load_benchmark_module():

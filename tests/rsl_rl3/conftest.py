@@ -11,7 +11,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 # the toy environments and the rollout helper implement rsl_rl's VecEnv / PPO calls, which rsl_rl 3 shares
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "core"))
 
-from tf32_emulation import restore_matmul_precision  # noqa: E402, F401  (a fixture)
+from matmul_precision import restore_matmul_precision  # noqa: E402, F401  (a fixture)
 from toy_envs import PointReachEnv  # noqa: E402
 from rsl_rl3_train_cfgs import genpo_train_cfg  # noqa: E402
 

@@ -10,15 +10,15 @@ import pathlib
 import pytest
 import torch
 import weakref
-from host_reads import HostReadCounter
 from rollouts import collect_rollout
 from rsl_rl3_train_cfgs import genpo_train_cfg
-from tf32_emulation import EmulatedTF32
 from toy_envs import PointReachEnv
 
 from rsl_rl.runners import OnPolicyRunner
 
+from genpo_ext.experiments.host_reads import HostReadCounter
 from genpo_ext.experiments.synthetic_env import SyntheticEnv
+from genpo_ext.experiments.tf32_emulation import EmulatedTF32
 
 NUM_UPDATES = 5 * 4
 """Minibatches per update of :func:`genpo_train_cfg` (5 epochs x 4 minibatches)."""

@@ -1,8 +1,10 @@
-"""TF32 matmuls emulated on the CPU: what cuBLAS computes on an Ampere or later GPU when the global settings allow it."""
+"""TF32 matmuls emulated on the CPU: what cuBLAS computes on an Ampere or later GPU when the global settings allow it.
+
+Used by the tests and ``scripts/benchmark.py`` to show, without a GPU, what TF32 does to GenPO's likelihoods.
+"""
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
@@ -55,14 +57,3 @@ class EmulatedTF32(TorchFunctionMode):
                     args[position] = round_to_tf32(args[position])
             self.rounded_calls += 1
         return func(*args, **kwargs)
-
-
-@pytest.fixture
-def restore_matmul_precision():
-    """Return every float32 matmul precision setting to PyTorch's default after the test."""
-    yield
-    torch.set_float32_matmul_precision("highest")
-    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
-        per_backend = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn, torch.backends.mkldnn)
-        for module in (*per_backend, torch.backends):
-            module.fp32_precision = "none"

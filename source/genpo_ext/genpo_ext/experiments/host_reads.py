@@ -1,4 +1,7 @@
-"""Counting the host reads of tensor values (each a synchronization with a GPU) that the code under test makes."""
+"""Counting the host reads of tensor values (each a synchronization with a GPU) that the code under test makes.
+
+Used by the tests and ``scripts/benchmark.py``; on the CPU the count shows what would stall a GPU.
+"""
 
 from __future__ import annotations
 
