@@ -386,6 +386,7 @@ def first_minibatch_ratio_gap(obs_dim: int, action_dim: int, hidden_dims: list[i
             parameter.mul_(TRAINED_WEIGHT_SCALE)
 
     def gap() -> float:
+        actor.flow.clear_cache()
         with torch.inference_mode():
             outputs = actor(obs, stochastic_output=True)
             recorded = actor.output_log_prob
