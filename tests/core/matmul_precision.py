@@ -12,6 +12,6 @@ def restore_matmul_precision():
     yield
     torch.set_float32_matmul_precision("highest")
     if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
-        per_backend = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul, torch.backends.cudnn, torch.backends.mkldnn)
-        for module in (*per_backend, torch.backends):
+        matmul = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul)
+        for module in (*matmul, torch.backends.cudnn, torch.backends.mkldnn, torch.backends):
             module.fp32_precision = "none"

@@ -279,4 +279,5 @@ def test_problems_are_recorded_on_the_device_first_one_kept() -> None:
         flow.noise.std[1] = 0.5
         flow.velocity_field.mlp[0].weight[0, :2] = float("inf")
     flow.check_parameters()
-    assert message().startswith("Flow: 2 of ") and "parameters are not finite after the update's last optimizer step" in message()
+    assert message().startswith("Flow: 2 of ")
+    assert "parameters are not finite after the update's last optimizer step" in message()

@@ -138,7 +138,9 @@ def test_learned_noise_rescoring_is_exact_and_sigma_learns() -> None:
 
 
 @pytest.mark.parametrize("noise_std_type", ["fixed", "log"])
-def test_jit_and_onnx_exports_match_deterministic_inference_on_cuda(noise_std_type: str, tmp_path: pathlib.Path) -> None:
+def test_jit_and_onnx_exports_match_deterministic_inference_on_cuda(
+    noise_std_type: str, tmp_path: pathlib.Path
+) -> None:
     cfg = genpo_train_cfg()
     if noise_std_type == "log":
         cfg["actor"].update(noise_std_type="log", init_noise_std=0.5)

@@ -55,7 +55,8 @@ def test_act_reads_nothing_from_the_device_and_update_once_per_minibatch_and_onc
 def test_update_returns_the_mean_of_its_minibatch_terms_as_floats(monkeypatch: pytest.MonkeyPatch, rnd: bool) -> None:
     algorithm = {}
     if rnd:
-        algorithm["rnd_cfg"] = {"weight": 1.0, "num_outputs": 4, "predictor_hidden_dims": [16], "target_hidden_dims": [16]}
+        hidden = {"predictor_hidden_dims": [16], "target_hidden_dims": [16]}
+        algorithm["rnd_cfg"] = {"weight": 1.0, "num_outputs": 4, **hidden}
     cfg = genpo_train_cfg(**algorithm)
     cfg["obs_groups"]["rnd_state"] = ["policy"]
     runner = OnPolicyRunner(PointReachEnv(num_envs=16), cfg, log_dir=None, device="cpu")

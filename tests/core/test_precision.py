@@ -50,9 +50,14 @@ def precision_snapshot() -> dict[str, str]:
         "float32_matmul_precision": torch.get_float32_matmul_precision,
     }
     if PER_BACKEND_API:
-        for name, module in [("cuda.matmul", torch.backends.cuda.matmul), ("mkldnn.matmul", torch.backends.mkldnn.matmul),
-                             ("cuda", torch.backends.cudnn), ("mkldnn", torch.backends.mkldnn),
-                             ("generic", torch.backends)]:
+        per_backend = {
+            "cuda.matmul": torch.backends.cuda.matmul,
+            "mkldnn.matmul": torch.backends.mkldnn.matmul,
+            "cuda": torch.backends.cudnn,
+            "mkldnn": torch.backends.mkldnn,
+            "generic": torch.backends,
+        }
+        for name, module in per_backend.items():
             readers[name] = lambda module=module: module.fp32_precision
     snapshot = {}
     for name, read in readers.items():

@@ -31,7 +31,8 @@ def test_activation_and_phase_tables_are_printed_with_ratios(device):
     result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("torch Mish", "FastMish (compiled)", "FastMish (eager)", "FastMish (auto)", "ELU"):
-        assert re.search(rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+x ELU\s+[\d.]+ MB saved", result.stdout), result.stdout
+        row = rf"{re.escape(name)}\s+[\d.]+ ms\s+[\d.]+x ELU\s+[\d.]+ MB saved"
+        assert re.search(row, result.stdout), result.stdout
     for phase in ("act", "update"):
         # GenPO, floor and Gaussian times, then GenPO/floor and GenPO/Gaussian ratios
         assert re.search(rf"^ant\s+{phase}\s+(\S+ ms\s+){{3}}\S+x\s+\S+x$", result.stdout, re.MULTILINE), result.stdout

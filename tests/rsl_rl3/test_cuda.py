@@ -46,9 +46,12 @@ def test_first_minibatch_ratio_is_one_with_tf32_on_globally(
             parameter.mul_(3.0)  # trained networks carry larger weights than their initialization
     ratios = []
     original = alg._surrogate_loss
-    monkeypatch.setattr(
-        alg, "_surrogate_loss", lambda lp, old, adv: ratios.append(torch.exp(lp - old).detach()) or original(lp, old, adv)
-    )
+
+    def record(log_prob, old_log_prob, advantages):
+        ratios.append(torch.exp(log_prob - old_log_prob).detach())
+        return original(log_prob, old_log_prob, advantages)
+
+    monkeypatch.setattr(alg, "_surrogate_loss", record)
     torch.backends.cuda.matmul.allow_tf32 = True
     collect_rollout(alg, runner.env, cfg["num_steps_per_env"])
     alg.update()

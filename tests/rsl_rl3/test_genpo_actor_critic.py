@@ -104,7 +104,10 @@ def test_non_finite_values_are_recorded_and_reported_later_with_their_origin() -
     obs["policy"][3, 0] = float("nan")
     policy.act(obs)
     policy.act(make_obs())  # the first problem is the one reported
-    message = r"GenPOActorCritic: 6 of 192 flow samples are not finite after sampling the flow \(observations finite: False\)"
+    message = (
+        r"GenPOActorCritic: 6 of 192 flow samples are not finite after sampling the flow "
+        r"\(observations finite: False\)"
+    )
     with pytest.raises(FloatingPointError, match=message):
         policy.raise_if_non_finite()
     policy.raise_if_non_finite()  # reported once, then forgotten

@@ -15,7 +15,10 @@ ORIGINS = (
     ("flow samples", "are not finite after sampling the flow"),
     ("log-probs", "are not finite after inverting stored samples"),
     ("parameters", "are not finite after the update's last optimizer step"),
-    ("entries of the 'scalar' latent noise std", "are not positive; use noise_std_type 'log', which keeps sigma positive"),
+    (
+        "entries of the 'scalar' latent noise std",
+        "are not positive; use noise_std_type 'log', which keeps sigma positive",
+    ),
 )
 """What a record can name, by its index: the values concerned and what went wrong with them."""
 
@@ -89,7 +92,9 @@ def non_finite_message(records: list[list[int]], owner: str) -> str | None:
         origin, obs_state = divmod(int(code) - 1, CODES_PER_ORIGIN)
         what, problem = ORIGINS[origin]
         where = f"rank {rank}: " if len(records) > 1 else ""
-        observations = "" if obs_state == NO_OBSERVATIONS else f" (observations finite: {obs_state == OBSERVATIONS_FINITE})"
+        observations = ""
+        if obs_state != NO_OBSERVATIONS:
+            observations = f" (observations finite: {obs_state == OBSERVATIONS_FINITE})"
         problems.append(f"{where}{int(num_bad)} of {int(num_values)} {what} {problem}{observations}")
     if not problems:
         return None
