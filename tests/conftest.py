@@ -3,12 +3,14 @@
 The default environment (``.venv``: rsl_rl 5, IsaacLab 3) runs every test folder but :data:`RSL_RL3_TESTS`. The
 rsl_rl 3 environment (``.venv-rsl3``, made by ``scripts/setup_rsl_rl3.sh``) runs :data:`RSL_RL3_TESTS` and the tests
 of generation-independent code in :data:`SHARED_TESTS`. Plain ``python -m pytest`` in either environment selects its
-part.
+part. Tests marked ``cuda`` are skipped where torch sees no CUDA device; ``-m cuda`` selects them.
 """
 
 from __future__ import annotations
 
 import pathlib
+
+import pytest
 
 from genpo_ext.versions import rsl_rl_generation
 
@@ -28,6 +30,18 @@ SHARED_TESTS = (
 )
 """Tests of the flow, its activation, its matmul precision, the GenPO presets, checkpoint selection and the
 ``--distributed`` ranks, which both rsl_rl generations share: the rsl_rl 3 environment runs them too."""
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``cuda`` when torch sees no CUDA device."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_ignore_collect(collection_path: pathlib.Path, config) -> bool | None:

@@ -19,7 +19,7 @@ from rsl_rl.runners import OnPolicyRunner
 from genpo_ext.experiments.synthetic_env import SyntheticEnv
 from genpo_ext.modules import activations
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+pytestmark = pytest.mark.cuda
 
 DEVICE = "cuda:0"
 """The device under test."""

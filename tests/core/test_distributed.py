@@ -120,7 +120,11 @@ def train_with_a_nan_on_one_rank(rank: int, backend: str, init_file: str, out_di
         "gloo",
         # not run yet: no machine with two GPUs was available
         pytest.param(
-            "nccl", marks=pytest.mark.skipif(torch.cuda.device_count() < WORLD_SIZE, reason="needs two CUDA devices")
+            "nccl",
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(torch.cuda.device_count() < WORLD_SIZE, reason="needs two CUDA devices"),
+            ],
         ),
     ],
 )

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 BENCHMARK = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
 """The benchmark script under test."""
@@ -20,7 +19,7 @@ TIMEOUT_S = 600
 
 DEVICES = [
     "cpu",
-    pytest.param("cuda:0", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+    pytest.param("cuda:0", marks=pytest.mark.cuda),
 ]
 
 

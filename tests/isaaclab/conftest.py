@@ -17,11 +17,6 @@ SIM_TIMEOUT_S = 900
 """Upper bound of one simulated run; a cold warp kernel cache costs about a minute of it."""
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker of the tests that start a simulation."""
-    config.addinivalue_line("markers", "isaaclab_sim: starts an IsaacLab simulation (about a minute each on a CPU)")
-
-
 def script_env() -> dict[str, str]:
     """Return the environment of a script run: offline assets (no network dependency), one torch thread (the
     ``isaaclab`` CLI does not limit it on the CPU itself) and an unbuffered log."""

@@ -93,6 +93,26 @@ def test_train_script_trains_with_the_stock_rsl_rl3_runner(tmp_path: pathlib.Pat
         assert GENPO_PRESETS[algo].algorithm.items() <= agent_cfg["algorithm"].items()
 
 
+@pytest.mark.parametrize("algo", ["genpo", "ppo"])
+def test_evaluate_script_runs_the_deployed_and_the_sampled_rsl_rl3_policy(tmp_path: pathlib.Path, algo: str) -> None:
+    """scripts/evaluate.py rebuilds an rsl_rl 3 run's agent from its folder and records both policy modes, the
+    deterministic one the same in two calls."""
+    run_dir = tmp_path / "run"
+    assert train(run_dir, algo, "env.make_kwargs.max_episode_steps=5", cwd=tmp_path).returncode == 0
+    evaluate = [sys.executable, str(REPO_ROOT / "scripts" / "evaluate.py"), "--run_dir", str(run_dir), "--episodes", "3"]
+    deterministic_rows = []
+    for extra in ([], ["--stochastic"], []):
+        result = subprocess.run([*evaluate, *extra], capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+        assert result.returncode == 0, result.stderr[-3000:]
+        rows = [row.split(",") for row in (run_dir / "eval.csv").read_text().splitlines()[1:]]
+        deterministic_rows.append(next(row for row in rows if row[2] == "deterministic"))
+    assert [row[:5] for row in rows] == [
+        ["model_1.pt", "1", "deterministic", "3", "10000"],
+        ["model_1.pt", "1", "stochastic", "3", "10000"],
+    ]
+    assert deterministic_rows[0] == deterministic_rows[2]
+
+
 @pytest.mark.parametrize(
     "override,message",
     [
