@@ -14,7 +14,7 @@ from rsl_rl.modules import EmpiricalNormalization, HiddenState
 from rsl_rl.utils import resolve_nn_activation, unpad_trajectories
 
 from genpo_ext.models.export import JitGenPOPolicy, OnnxGenPOPolicy
-from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
+from genpo_ext.modules import CoupledFlow, FlowCondition
 from genpo_ext.modules.coupled_flow import STD_PROBE_STATES
 from genpo_ext.modules.latent_noise import check_noise_keys
 from genpo_ext.modules.non_finite import LOG_PROBS, SAMPLES
@@ -239,10 +239,7 @@ class GenPOActor(MLPModel):
             FloatingPointError: Naming what was not finite, after which operation, and whether the observations were
                 finite.
         """
-        message = non_finite_message([self.flow.non_finite.state("cpu").tolist()], type(self).__name__)
-        self.flow.non_finite.clear()
-        if message is not None:
-            raise FloatingPointError(message)
+        self.flow.non_finite.raise_and_clear(type(self).__name__)
 
     @property
     def output_mean(self) -> torch.Tensor:

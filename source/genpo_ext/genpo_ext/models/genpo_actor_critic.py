@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from rsl_rl.networks import MLP, EmpiricalNormalization
 
 from genpo_ext.models.export import JitGenPOPolicy
-from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
+from genpo_ext.modules import CoupledFlow, FlowCondition
 from genpo_ext.modules.coupled_flow import STD_PROBE_STATES
 from genpo_ext.modules.latent_noise import check_noise_keys
 from genpo_ext.modules.non_finite import LOG_PROBS, SAMPLES
@@ -259,10 +259,7 @@ class GenPOActorCritic(nn.Module):
             FloatingPointError: Naming what was not finite, after which operation, and whether the observations were
                 finite.
         """
-        message = non_finite_message([self.flow.non_finite.state("cpu").tolist()], type(self).__name__)
-        self.flow.non_finite.clear()
-        if message is not None:
-            raise FloatingPointError(message)
+        self.flow.non_finite.raise_and_clear(type(self).__name__)
 
     @property
     def action_mean(self) -> torch.Tensor:

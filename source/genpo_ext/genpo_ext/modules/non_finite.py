@@ -77,6 +77,21 @@ class NonFiniteRecord:
         """Forget what was recorded."""
         self._state = None
 
+    def raise_and_clear(self, owner: str) -> None:
+        """Raise if anything was recorded, then forget it; reads the device once (a synchronization point).
+
+        Args:
+            owner: Name of the model, for the message.
+
+        Raises:
+            FloatingPointError: Naming what was not finite, after which operation, and whether the observations were
+                finite.
+        """
+        message = non_finite_message([self.state("cpu").tolist()], owner)
+        self.clear()
+        if message is not None:
+            raise FloatingPointError(message)
+
 
 def non_finite_message(records: list[list[int]], owner: str) -> str | None:
     """Describe the recorded problems of every rank, or return None when there are none.
