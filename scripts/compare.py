@@ -10,8 +10,9 @@ Examples:
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
 (algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
 command are skipped, and a crashed run is reported without stopping the sweep. Each finished run's checkpoints are
-then evaluated with ``scripts/evaluate.py`` (the deployed, deterministic policy; checkpoints evaluated earlier are
-skipped, and ``--report_only`` evaluates without training). The spec's ``output_dir`` receives ``summary.md`` and
+then evaluated with ``scripts/evaluate.py`` (the deployed, deterministic policy, and the last checkpoint's sampled
+training policy on the same complete episodes; checkpoints evaluated earlier are skipped, and ``--report_only``
+evaluates without training). The spec's ``output_dir`` receives ``summary.md`` and
 ``summary.csv`` (training and deployed returns with confidence intervals, time per iteration, time to a return),
 ``runs.csv``, ``deployed.csv``, ``learning_curves.png`` and ``deployed_curves.png``. ``--cross_task`` ranks the
 labels of specs on several tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``).

@@ -98,13 +98,15 @@ def test_report_has_plot_and_table_rows_for_finished_algorithms(sweep):
 
 
 def test_every_finished_run_is_evaluated_once(sweep):
-    """Each finished run's checkpoints are evaluated right after it trains; the second call evaluates nothing."""
+    """Each finished run's checkpoints are evaluated right after it trains (the last one also with the stochastic
+    policy); the second call evaluates nothing."""
     folder, first, second = sweep
     for status in (folder / "logs").rglob("compare_status.json"):
         records = read_records(status.parent)
         assert [(r.checkpoint, r.policy, r.episodes) for r in records] == [
             ("model_0.pt", "deterministic", 2),
             ("model_1.pt", "deterministic", 2),
+            ("model_1.pt", "stochastic", 2),
         ], status.parent
     assert first.stdout.count("evaluating 2 checkpoint(s)") == 2 * len(SEEDS)
     assert "evaluating" not in second.stdout
@@ -116,8 +118,9 @@ def test_the_report_has_deployed_returns_and_curves(sweep):
     with open(results / "summary.csv") as file:
         rows = {row["algorithm"]: row for row in csv.DictReader(file)}
     for row in rows.values():
-        assert int(row["deployed_seeds"]) == len(SEEDS)
+        assert int(row["deployed_seeds"]) == int(row["stochastic_seeds"]) == len(SEEDS)
         assert math.isfinite(float(row["deployed_return_mean"]))
+        assert math.isfinite(float(row["stochastic_return_mean"]))
     assert (results / "deployed_curves.png").stat().st_size > 0
     with open(results / "runs.csv") as file:
         assert len(list(csv.DictReader(file))) == 2 * len(SEEDS)
@@ -133,6 +136,6 @@ def test_report_only_evaluates_an_unevaluated_run_without_training(sweep):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("evaluating 2 checkpoint(s)") == 1
     assert f"evaluating 2 checkpoint(s) of logs/genpo/seed_2" in result.stdout
-    assert len(read_records(run_dir)) == 2
+    assert len(read_records(run_dir)) == 3
     assert (run_dir / "compare_status.json").stat().st_mtime_ns == status_time
     assert "training" not in result.stdout

@@ -11,7 +11,14 @@ import pytest
 import yaml
 from torch.utils.tensorboard import SummaryWriter
 
-from genpo_ext.evaluation.records import DEFAULT_EPISODES, DEFAULT_SEED, DETERMINISTIC, EvalRecord, write_records
+from genpo_ext.evaluation.records import (
+    DEFAULT_EPISODES,
+    DEFAULT_SEED,
+    DETERMINISTIC,
+    STOCHASTIC,
+    EvalRecord,
+    write_records,
+)
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.logs import read_run_log
 from genpo_ext.experiments.report import write_report
@@ -154,14 +161,21 @@ def test_unfinished_runs_are_left_out(tmp_path):
     assert [(row["algorithm"], row["seeds"], row["final_return_mean"]) for row in rows] == [("ppo", 1, 200.0)]
 
 
-def write_fake_evaluation(run_dir: pathlib.Path, deployed: dict[int, float]) -> None:
-    """Give a fake run checkpoints and deterministic evaluations at ``{iteration: mean return}``."""
+def write_fake_evaluation(run_dir: pathlib.Path, deployed: dict[int, float], stochastic: float | None = None) -> None:
+    """Give a fake run checkpoints and deterministic evaluations at ``{iteration: mean return}``, and optionally a
+    stochastic evaluation of the last of them."""
     for iteration in deployed:
         (run_dir / f"model_{iteration}.pt").write_bytes(b"")
     records = [
         EvalRecord(f"model_{it}.pt", it, DETERMINISTIC, DEFAULT_EPISODES, DEFAULT_SEED, value, 1.0, value, value, 5.0)
         for it, value in deployed.items()
     ]
+    if stochastic is not None:
+        last = max(deployed)
+        records.append(
+            EvalRecord(f"model_{last}.pt", last, STOCHASTIC, DEFAULT_EPISODES, DEFAULT_SEED, stochastic, 1.0,
+                       stochastic, stochastic, 5.0)
+        )
     write_records(run_dir, records)
 
 
@@ -172,24 +186,29 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     for label in ("ppo", "genpo"):
         for seed in spec.seeds:
             write_fake_run(spec.run_dir(spec.variant(label), seed), 100.0 * seed, 0.5, 0.5)
-    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 1), {0: 5.0, NUM_ITERATIONS - 1: 40.0})
-    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 2), {0: 7.0, NUM_ITERATIONS - 1: 60.0})
+    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 1), {0: 5.0, NUM_ITERATIONS - 1: 40.0}, stochastic=20.0)
+    write_fake_evaluation(spec.run_dir(spec.variant("ppo"), 2), {0: 7.0, NUM_ITERATIONS - 1: 60.0}, stochastic=30.0)
     write_fake_evaluation(spec.run_dir(spec.variant("genpo"), 1), {0: 9.0, NUM_ITERATIONS - 1: 100.0})
     unevaluated = spec.run_dir(spec.variant("genpo"), 2)
-    write_fake_evaluation(unevaluated, {0: 9.0})
+    write_fake_evaluation(unevaluated, {0: 9.0}, stochastic=70.0)
     (unevaluated / f"model_{NUM_ITERATIONS - 1}.pt").write_bytes(b"")
     rows = {row["algorithm"]: row for row in write_report(spec)[0]}
     assert rows["ppo"]["deployed_return_mean"] == pytest.approx(50.0)
     assert rows["ppo"]["deployed_seeds"] == 2
     assert (rows["genpo"]["deployed_seeds"], rows["genpo"]["deployed_return_mean"]) == (1, pytest.approx(100.0))
     assert rows["genpo"]["deployed_return_ratio"] == pytest.approx(2.0)
+    assert (rows["ppo"]["stochastic_seeds"], rows["ppo"]["stochastic_return_mean"]) == (2, pytest.approx(25.0))
+    # genpo seed 2's stochastic record is of a checkpoint that is no longer the last one
+    assert rows["genpo"]["stochastic_seeds"] == 0 and np.isnan(rows["genpo"]["stochastic_return_mean"])
     with open(spec.output_dir / "runs.csv") as file:
         runs = {(row["algorithm"], int(row["seed"])): row for row in csv.DictReader(file)}
     assert float(runs["ppo", 2]["deployed_return"]) == pytest.approx(60.0)
     assert np.isnan(float(runs["genpo", 2]["deployed_return"]))
+    assert float(runs["ppo", 1]["stochastic_return"]) == pytest.approx(20.0)
     with open(spec.output_dir / "deployed.csv") as file:
         points = [row for row in csv.DictReader(file) if row["algorithm"] == "ppo" and row["seed"] == "1"]
     assert [int(row["env_steps"]) for row in points] == [4 * 8, NUM_ITERATIONS * 4 * 8]
     assert (spec.output_dir / "deployed_curves.png").stat().st_size > 0
     markdown = (spec.output_dir / "summary.md").read_text()
     assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown
+    assert markdown.count("| 25.0 ± 7.1 |") == 1 and "| not evaluated |" in markdown

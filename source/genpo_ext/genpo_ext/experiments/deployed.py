@@ -1,5 +1,6 @@
 """The deployed policy of a sweep's runs: each finished run's checkpoints evaluated with ``scripts/evaluate.py``
-(deterministic policy, the spec's number of episodes, the common evaluation seed), and the returns it recorded."""
+(deterministic policy, the spec's number of episodes, the common evaluation seed), its last checkpoint also with the
+sampled training policy on the same complete episodes, and the returns it recorded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from genpo_ext.evaluation.records import (
     DEFAULT_SEED,
     DETERMINISTIC,
+    STOCHASTIC,
     checkpoint_iteration,
     list_checkpoints,
     read_records,
@@ -49,7 +51,15 @@ def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathli
     return unevaluated(list_checkpoints(run_dir), read_records(run_dir), DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
 
 
-def evaluation_command(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> list[str]:
+def missing_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
+    """Return whether the run's last checkpoint lacks a stochastic evaluation with the spec's episodes and seed."""
+    checkpoints = list_checkpoints(run_dir)[-1:]
+    return bool(unevaluated(checkpoints, read_records(run_dir), STOCHASTIC, spec.eval_episodes, DEFAULT_SEED))
+
+
+def evaluation_command(
+    spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path, policy: str = DETERMINISTIC
+) -> list[str]:
     """Return the ``scripts/evaluate.py`` command that evaluates a run's unevaluated checkpoints.
 
     Args:
@@ -57,8 +67,10 @@ def evaluation_command(spec: CompareSpec, run_dir: pathlib.Path, overrides: tupl
         run_dir: The run folder.
         overrides: The run's override tokens; its ``env.*`` tokens apply to an IsaacLab task's evaluation envs.
         script: Path of ``scripts/evaluate.py``.
+        policy: ``deterministic`` evaluates every checkpoint; ``stochastic`` the last one with the sampled policy.
     """
-    command = [sys.executable, str(script), "--run_dir", str(run_dir), "--task", spec.task, "--all_checkpoints"]
+    command = [sys.executable, str(script), "--run_dir", str(run_dir), "--task", spec.task]
+    command += ["--all_checkpoints"] if policy == DETERMINISTIC else ["--stochastic"]
     command += ["--missing_only", "--episodes", str(spec.eval_episodes), "--seed", str(DEFAULT_SEED)]
     if spec.device is not None:
         command += ["--device", spec.device]
@@ -68,29 +80,36 @@ def evaluation_command(spec: CompareSpec, run_dir: pathlib.Path, overrides: tupl
 
 
 def evaluate_run(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> bool:
-    """Evaluate a finished run's unevaluated checkpoints, appending the output to the run's ``eval.log``.
+    """Evaluate a finished run's unevaluated checkpoints with the deterministic policy and its last checkpoint with
+    the stochastic one, appending the output to the run's ``eval.log``.
 
     Returns:
-        Whether every checkpoint of the run is evaluated afterwards.
+        Whether every checkpoint of the run, and the last one stochastically, is evaluated afterwards.
     """
     missing = missing_checkpoints(spec, run_dir)
-    if not missing:
+    policies = ([DETERMINISTIC] if missing else []) + ([STOCHASTIC] if missing_stochastic(spec, run_dir) else [])
+    if not policies:
         return True
-    print(f"[compare]   evaluating {len(missing)} checkpoint(s) of {run_dir}, output in {run_dir / EVAL_LOG_FILE}",
+    print(f"[compare]   evaluating {len(missing)} checkpoint(s) of {run_dir}"
+          f"{' and the last one stochastically' if STOCHASTIC in policies else ''}, output in {run_dir / EVAL_LOG_FILE}",
           flush=True)
     start = time.monotonic()
+    returncode = 0
     with open(run_dir / EVAL_LOG_FILE, "a") as log:
-        command = evaluation_command(spec, run_dir, overrides, script)
-        log.write(" ".join(command) + "\n")
-        log.flush()
-        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        for policy in policies:
+            command = evaluation_command(spec, run_dir, overrides, script, policy)
+            log.write(" ".join(command) + "\n")
+            log.flush()
+            returncode = returncode or subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
     curve = read_deployed(spec, run_dir)
     if returncode != 0 or curve is None:
         print(f"[compare]   evaluation FAILED (exit code {returncode}); see {run_dir / EVAL_LOG_FILE}", flush=True)
         return False
-    print(f"[compare]   deployed return {curve.final_return:.1f} at iteration {curve.iterations[-1]} "
+    stochastic = read_stochastic(spec, run_dir)
+    print(f"[compare]   deployed return {curve.final_return:.1f} at iteration {curve.iterations[-1]}"
+          f"{'' if stochastic is None else f', stochastic {stochastic:.1f}'} "
           f"({(time.monotonic() - start) / 60:.1f} min)", flush=True)
-    return not missing_checkpoints(spec, run_dir)
+    return not missing_checkpoints(spec, run_dir) and not missing_stochastic(spec, run_dir)
 
 
 def read_deployed(spec: CompareSpec, run_dir: pathlib.Path) -> DeployedCurve | None:
@@ -106,3 +125,15 @@ def read_deployed(spec: CompareSpec, run_dir: pathlib.Path) -> DeployedCurve | N
         return None
     iterations = np.array(sorted(records), dtype=int)
     return DeployedCurve(iterations, np.array([records[iteration] for iteration in iterations]))
+
+
+def read_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> float | None:
+    """Return the mean return of the sampled training policy over complete episodes at the run's last checkpoint,
+    with the spec's episodes and seed, or None if it was not evaluated."""
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        return None
+    target = (checkpoints[-1].name, STOCHASTIC, spec.eval_episodes, DEFAULT_SEED)
+    return next(
+        (r.mean_return for r in read_records(run_dir) if (r.checkpoint, r.policy, r.episodes, r.seed) == target), None
+    )

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from genpo_ext.experiments import statistics  # noqa: E402
-from genpo_ext.experiments.deployed import DeployedCurve, read_deployed  # noqa: E402
+from genpo_ext.experiments.deployed import DeployedCurve, read_deployed, read_stochastic  # noqa: E402
 from genpo_ext.experiments.logs import RunLog, read_run_log  # noqa: E402
 from genpo_ext.experiments.spec import CompareSpec  # noqa: E402
 from genpo_ext.experiments.sweep import read_status  # noqa: E402
@@ -28,6 +28,9 @@ SECONDS_PER_MINUTE = 60.0
 
 RunCurves = dict[str, dict[int, DeployedCurve]]
 """Deployed-return curves of the evaluated runs: ``{variant label: {seed: curve}}``."""
+
+RunValues = dict[str, dict[int, float]]
+"""One figure per evaluated run: ``{variant label: {seed: value}}``."""
 
 
 @dataclasses.dataclass
@@ -53,6 +56,10 @@ class VariantSummary:
     """Median seconds of update per iteration of each seed."""
     deployed_returns: list[float]
     """Deployed (deterministic-policy) return at the last checkpoint of each seed in ``seeds``; NaN if not evaluated."""
+    stochastic_returns: list[float]
+    """Return of the sampled training policy over the same complete episodes at the last checkpoint of each seed in
+    ``seeds``; NaN if not evaluated. It separates the policy mode from rsl_rl's training figure, which averages the
+    last 100 *finished* training episodes and so over-weights short ones."""
     steps_to_threshold: list[float]
     """Env steps until the mean training return of each seed in ``seeds`` first reached the task's threshold
     (infinity: never; NaN: no threshold)."""
@@ -63,6 +70,11 @@ class VariantSummary:
     def evaluated_deployed_returns(self) -> list[float]:
         """The deployed returns of the evaluated seeds."""
         return [value for value in self.deployed_returns if np.isfinite(value)]
+
+    @property
+    def evaluated_stochastic_returns(self) -> list[float]:
+        """The stochastic complete-episode returns of the evaluated seeds."""
+        return [value for value in self.stochastic_returns if np.isfinite(value)]
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -99,6 +111,17 @@ def read_deployed_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) 
     return curves
 
 
+def read_stochastic_returns(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> RunValues:
+    """Read the stochastic complete-episode return at the last checkpoint of the finished runs that have one."""
+    values: RunValues = {}
+    for label, runs in logs.items():
+        for seed in runs:
+            value = read_stochastic(spec, spec.run_dir(spec.variant(label), seed))
+            if value is not None:
+                values.setdefault(label, {})[seed] = value
+    return values
+
+
 def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> float:
     """The task's return threshold for the time-to-return figures, from the baseline's final training returns."""
     baseline_runs = logs.get(spec.baseline, {}).values()
@@ -106,10 +129,14 @@ def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> flo
 
 
 def summarize(
-    spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves | None = None
+    spec: CompareSpec,
+    logs: dict[str, dict[int, RunLog]],
+    curves: RunCurves | None = None,
+    stochastic: RunValues | None = None,
 ) -> list[VariantSummary]:
-    """Reduce each run to its final training and deployed returns, its time to the task's threshold and its speed."""
-    curves = curves or {}
+    """Reduce each run to its final training, deployed and stochastic returns, its time to the task's threshold and
+    its speed."""
+    curves, stochastic = curves or {}, stochastic or {}
     threshold = task_threshold(spec, logs)
     summaries = []
     for label, runs in logs.items():
@@ -128,6 +155,7 @@ def summarize(
                 collection_times=[float(np.median(log.collection_time)) for log in runs.values()],
                 learning_times=[float(np.median(log.learning_time)) for log in runs.values()],
                 deployed_returns=[deployed[seed].final_return if seed in deployed else float("nan") for seed in seeds],
+                stochastic_returns=[stochastic.get(label, {}).get(seed, float("nan")) for seed in seeds],
                 steps_to_threshold=[steps for steps, _ in times],
                 seconds_to_threshold=[seconds for _, seconds in times],
             )
@@ -151,8 +179,9 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
 
     Returns come as the mean ± std over seeds and as the interquartile mean with its stratified-bootstrap
     confidence interval, for the training policy (rsl_rl's mean training return at the last iteration) and for the
-    deployed one (the deterministic policy's mean return at the last checkpoint). Time to return is the median over
-    seeds (a seed that never got there counts as infinitely late).
+    deployed one (the deterministic policy's mean return at the last checkpoint); the stochastic policy's return over
+    the same complete episodes comes as mean ± std. Time to return is the median over seeds (a seed that never got
+    there counts as infinitely late).
     """
     baseline = next((s for s in summaries if s.label == spec.baseline), None)
     threshold = return_threshold(baseline.final_returns) if baseline is not None else float("nan")
@@ -161,6 +190,7 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
         final_mean, final_std = mean_std(summary.final_returns)
         deployed = summary.evaluated_deployed_returns
         deployed_mean, deployed_std = mean_std(deployed)
+        stochastic_mean, stochastic_std = mean_std(summary.evaluated_stochastic_returns)
         reached = [steps for steps in summary.steps_to_threshold if np.isfinite(steps)]
         row = {
             "task": spec.task,
@@ -182,6 +212,9 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "deployed_return_std": deployed_std,
             **_estimate_columns("deployed_return_iqm", statistics.iqm(deployed)),
             "deployed_return_ratio": float("nan"),
+            "stochastic_seeds": len(summary.evaluated_stochastic_returns),
+            "stochastic_return_mean": stochastic_mean,
+            "stochastic_return_std": stochastic_std,
             "return_threshold": threshold,
             "runs_reaching_threshold": len(reached),
             "env_steps_to_threshold": median_over_runs(summary.steps_to_threshold),
@@ -223,8 +256,9 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
     """Markdown table of training and deployed returns: mean ± std and interquartile mean [95% CI] over seeds."""
     header = (
         f"| task | algorithm | seeds | deployed return (mean ± std) | deployed IQM [95% CI] | deployed / {baseline} "
-        f"| training return (mean ± std) | training IQM [95% CI] | training / {baseline} |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        f"| training return (mean ± std) | training IQM [95% CI] | training / {baseline} "
+        "| stochastic policy, complete episodes (mean ± std) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in rows:
@@ -235,7 +269,7 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
             f"| {r['task']} | {r['algorithm']} | {seeds} | {_spread(r['deployed_return_mean'], r['deployed_return_std'])} "
             f"| {deployed_iqm.format(1, thousands=True)} | {r['deployed_return_ratio']:.2f} "
             f"| {_spread(r['final_return_mean'], r['final_return_std'])} | {training_iqm.format(1, thousands=True)} "
-            f"| {r['return_ratio']:.2f} |\n"
+            f"| {r['return_ratio']:.2f} | {_spread(r['stochastic_return_mean'], r['stochastic_return_std'])} |\n"
         )
     return header + "".join(lines)
 
@@ -265,7 +299,8 @@ def summary_markdown(rows: list[dict], baseline: str) -> str:
     return (
         "Returns: the deployed policy (deterministic, mean over the evaluation episodes of the last checkpoint) and the "
         "training policy (rsl_rl's mean return of the last 100 training episodes at the last iteration); mean ± std "
-        "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds.\n\n"
+        "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds. The last column is the "
+        "sampled training policy of the last checkpoint on the deployed policy's complete evaluation episodes.\n\n"
         + returns_markdown(rows, baseline)
         + f"\nCost: median time per iteration, and env steps / training wall time until the mean training return first "
         f"reaches {THRESHOLD_FRACTION:.0%} of {baseline}'s final mean (median over seeds).\n\n"
@@ -349,7 +384,8 @@ def plot_deployed_curves(
 
 
 def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[str, float | str | int]]:
-    """One row per run: its final training and deployed returns and its time to the threshold (``runs.csv``)."""
+    """One row per run: its final training, deployed and stochastic returns and its time to the threshold
+    (``runs.csv``)."""
     rows = []
     for summary in summaries:
         for index, seed in enumerate(summary.seeds):
@@ -359,6 +395,7 @@ def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[st
                 "seed": seed,
                 "final_return": summary.final_returns[index],
                 "deployed_return": summary.deployed_returns[index],
+                "stochastic_return": summary.stochastic_returns[index],
                 "env_steps_to_threshold": summary.steps_to_threshold[index],
                 "seconds_to_threshold": summary.seconds_to_threshold[index],
             })
@@ -400,7 +437,7 @@ def write_report(spec: CompareSpec) -> tuple[list[dict], list[VariantSummary]]:
         return [], []
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     curves = read_deployed_curves(spec, logs)
-    summaries = summarize(spec, logs, curves)
+    summaries = summarize(spec, logs, curves, read_stochastic_returns(spec, logs))
     rows = table_rows(spec, summaries)
     write_csv(rows, spec.output_dir / "summary.csv")
     write_csv(run_rows(spec, summaries), spec.output_dir / "runs.csv")
