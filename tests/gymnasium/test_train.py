@@ -129,7 +129,7 @@ def test_find_checkpoint_lists_runs_and_how_to_pick_a_checkpoint(tmp_path):
         find_checkpoint(tmp_path, "2025.*", None)
     with pytest.raises(ConfigError, match=r"No checkpoint matching .* in .*2024-01-03_seed2\. Pick a file with"):
         find_checkpoint(tmp_path, None, None)
-    with pytest.raises(ConfigError, match="--load_run '\\[' is not a valid regex"):
+    with pytest.raises(CheckpointError, match="--load_run '\\[' is not a valid regex"):
         find_checkpoint(tmp_path, "[", None)
     assert find_checkpoint(tmp_path, ".*seed1", None) == tmp_path / "2024-01-02_seed1" / "model_10.pt"
 

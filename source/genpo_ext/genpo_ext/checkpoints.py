@@ -142,7 +142,7 @@ def latest_run_dir(experiment_dir: str | os.PathLike, run_regex: str | None = No
     Raises:
         CheckpointError: If the regex is invalid or no run folder matches.
     """
-    pattern = _compile("--load_run", run_regex or ".*")
+    pattern = compile_flag_regex("--load_run", run_regex or ".*")
     runs = []
     if os.path.isdir(experiment_dir):
         with os.scandir(experiment_dir) as entries:
@@ -175,7 +175,7 @@ def resolve_checkpoint(
     """
     if checkpoint is not None and os.path.isfile(checkpoint):
         return os.path.abspath(select_checkpoint([checkpoint], explicit=True))
-    pattern = _compile("--checkpoint", checkpoint or CHECKPOINT_PATTERN)
+    pattern = compile_flag_regex("--checkpoint", checkpoint or CHECKPOINT_PATTERN)
     if run_dir is None:
         raise CheckpointError(f"--checkpoint '{checkpoint}' is not a file, and no run folder was given to search.")
     run_dir = os.path.abspath(run_dir)
@@ -221,7 +221,7 @@ def find_run_checkpoint(
     return resolve_checkpoint(run_dir, checkpoint, on_skip=on_skip)
 
 
-def _compile(flag: str, regex: str) -> re.Pattern:
+def compile_flag_regex(flag: str, regex: str) -> re.Pattern:
     """Return the compiled regex given with a flag.
 
     Raises:

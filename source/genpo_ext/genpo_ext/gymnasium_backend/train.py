@@ -8,14 +8,13 @@ import importlib.util
 import os
 import pathlib
 import random
-import re
 
 import numpy as np
 import torch
 import yaml
 from rsl_rl.runners import OnPolicyRunner
 
-from genpo_ext.checkpoints import CheckpointError, select_checkpoint
+from genpo_ext.checkpoints import CheckpointError, compile_flag_regex, select_checkpoint
 from genpo_ext.distributed import ProcessRank, launch_problem
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
 from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors
@@ -65,9 +64,8 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
         checkpoint: Regex for the checkpoint file name; None matches :data:`CHECKPOINT_PATTERN`.
 
     Raises:
-        ConfigError: If a regex is invalid, or no run folder or checkpoint matches (naming the folder searched and
-            how to pick another).
-        CheckpointError: If the chosen checkpoint, or every matching one, is broken.
+        ConfigError: If no run folder or checkpoint matches (naming the folder searched and how to pick another).
+        CheckpointError: If a regex is invalid, or the chosen checkpoint, or every matching one, is broken.
     """
     run_regex = compile_flag_regex("--load_run", load_run or ".*")
     checkpoint_regex = compile_flag_regex("--checkpoint", checkpoint or CHECKPOINT_PATTERN)
@@ -90,18 +88,6 @@ def find_checkpoint(experiment_dir: pathlib.Path, load_run: str | None, checkpoi
             " --checkpoint <regex> or another run with --load_run <regex>."
         )
     return pathlib.Path(select_checkpoint(models, explicit=checkpoint is not None))
-
-
-def compile_flag_regex(flag: str, pattern: str) -> re.Pattern:
-    """Return the compiled regex given with a flag.
-
-    Raises:
-        ConfigError: If ``pattern`` is not a valid regex.
-    """
-    try:
-        return re.compile(pattern)
-    except re.error as error:
-        raise ConfigError(f"{flag} '{pattern}' is not a valid regex: {error}.") from None
 
 
 def configure_logger(agent_cfg: dict, experiment_name: str, log_dir: pathlib.Path) -> None:
