@@ -46,3 +46,17 @@ def test_no_scores_give_an_undefined_estimate():
     assert np.isnan(statistics.iqm([]).point)
     assert statistics.iqm([]).format() == "n/a"
     assert statistics.iqm([2.0, 4.0]).format(1).startswith("3.0 [")
+
+
+def test_intervals_are_reproducible_whatever_the_global_random_state():
+    """The same scores give the same intervals on every call, however much of numpy's global generator was used in
+    between, and the generator's state is left as it was."""
+    x = [[1.0, 2.0], [2.0, 3.0], [5.0, 1.0]]
+    y = [[1.5, 2.0], [2.0, 1.0], [3.0, 2.0]]
+    first = (statistics.mean(x), statistics.iqm(x), statistics.probability_of_improvement(x, y))
+    np.random.seed(123)
+    np.random.random(1000)
+    state = np.random.get_state()
+    second = (statistics.mean(x), statistics.iqm(x), statistics.probability_of_improvement(x, y))
+    assert second == first
+    assert np.array_equal(np.random.get_state()[1], state[1])

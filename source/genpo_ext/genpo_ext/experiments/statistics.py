@@ -7,9 +7,10 @@ normalized by the baseline's mean on that task. The bootstrap resamples runs wit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from rliable import library, metrics
@@ -26,7 +27,8 @@ IMPROVEMENT_BOOTSTRAP_REPS = 500
 fifty times the others per resample; with three runs a side it moves in steps of 1/9 per task anyway."""
 
 BOOTSTRAP_SEED = 0
-"""Seed of the bootstrap, so that a table written twice from the same runs is the same table."""
+"""Seed of the bootstrap, so that a table written twice from the same runs is the same table (rliable resamples with
+numpy's global generator, which :func:`_interval` seeds for the call and then restores)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +51,25 @@ UNDEFINED = Estimate(float("nan"), float("nan"), float("nan"))
 """The estimate of no scores."""
 
 
+@contextlib.contextmanager
+def _seeded_global_rng(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for the block and restore its state afterwards.
+
+    rliable's stratified bootstraps draw their resampling indices from ``np.random`` rather than from the
+    ``random_state`` they are given, so only the global generator makes an interval reproducible.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def _interval(arrays: tuple[np.ndarray, ...], statistic: Callable[..., float], reps: int) -> Estimate:
     """Point estimate and stratified-bootstrap interval (``reps`` resamples) of ``statistic`` over one or two score
     arrays."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _seeded_global_rng(BOOTSTRAP_SEED):
         # rliable hands its RandomState to arch under a keyword that arch has deprecated; the results are the same
         warnings.simplefilter("ignore", FutureWarning)
         point, interval = library.get_interval_estimates(
