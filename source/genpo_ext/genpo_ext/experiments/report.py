@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import pathlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import matplotlib
 
@@ -25,6 +27,8 @@ from genpo_ext.experiments.time_to_return import (  # noqa: E402
 )
 
 SECONDS_PER_MINUTE = 60.0
+
+T = TypeVar("T")
 
 RunCurves = dict[str, dict[int, DeployedCurve]]
 """Deployed-return curves of the evaluated runs: ``{variant label: {seed: curve}}``."""
@@ -100,26 +104,27 @@ def read_logs(spec: CompareSpec) -> dict[str, dict[int, RunLog]]:
     return logs
 
 
-def read_deployed_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> RunCurves:
-    """Read the deployed-return curves of the finished runs that have been evaluated."""
-    curves: RunCurves = {}
+def _read_per_run(
+    spec: CompareSpec, logs: dict[str, dict[int, RunLog]], read: Callable[[CompareSpec, pathlib.Path], T | None]
+) -> dict[str, dict[int, T]]:
+    """Apply ``read`` to the folder of every finished run, keeping the runs it returns a value for."""
+    values: dict[str, dict[int, T]] = {}
     for label, runs in logs.items():
         for seed in runs:
-            curve = read_deployed(spec, spec.run_dir(spec.variant(label), seed))
-            if curve is not None:
-                curves.setdefault(label, {})[seed] = curve
-    return curves
+            value = read(spec, spec.run_dir(spec.variant(label), seed))
+            if value is not None:
+                values.setdefault(label, {})[seed] = value
+    return values
+
+
+def read_deployed_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> RunCurves:
+    """Read the deployed-return curves of the finished runs that have been evaluated."""
+    return _read_per_run(spec, logs, read_deployed)
 
 
 def read_stochastic_returns(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> RunValues:
     """Read the stochastic complete-episode return at the last checkpoint of the finished runs that have one."""
-    values: RunValues = {}
-    for label, runs in logs.items():
-        for seed in runs:
-            value = read_stochastic(spec, spec.run_dir(spec.variant(label), seed))
-            if value is not None:
-                values.setdefault(label, {})[seed] = value
-    return values
+    return _read_per_run(spec, logs, read_stochastic)
 
 
 def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> float:
