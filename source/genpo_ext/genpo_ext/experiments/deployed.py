@@ -53,8 +53,7 @@ def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathli
 
 def missing_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
     """Return whether the run's last checkpoint lacks a stochastic evaluation with the spec's episodes and seed."""
-    checkpoints = list_checkpoints(run_dir)[-1:]
-    return bool(unevaluated(checkpoints, read_records(run_dir), STOCHASTIC, spec.eval_episodes, DEFAULT_SEED))
+    return bool(list_checkpoints(run_dir)) and read_stochastic(spec, run_dir) is None
 
 
 def evaluation_command(
