@@ -1,4 +1,4 @@
-"""Which finished runs a sweep skips: same command and same preset changes, so a changed preset trains again."""
+"""Which finished runs a sweep skips: those that trained the same configuration, so a changed preset trains again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import sys
 from test_report import write_spec
 
 from genpo_ext.experiments.spec import load_spec
-from genpo_ext.experiments.sweep import STATUS_FILE, algo_changes, is_same_run, read_status, run_sweep, train_command
+from genpo_ext.experiments.sweep import (
+    STATUS_FILE,
+    algo_changes,
+    is_same_run,
+    read_status,
+    run_sweep,
+    train_command,
+    trained_configuration,
+)
 from genpo_ext.presets import GENPO_PRESETS, preset_changes
 
 RECOMMENDED_CHANGES = preset_changes(GENPO_PRESETS["genpo_recommended"])
@@ -30,6 +38,26 @@ def test_a_record_matches_on_command_and_preset_changes():
     older_record = {"command": command}
     assert is_same_run(older_record, command, [])
     assert not is_same_run(older_record, command, RECOMMENDED_CHANGES)
+
+
+def test_a_preset_spelled_as_its_key_changes_is_the_same_run():
+    """``--algo genpo_recommended`` trains what ``--algo genpo`` with the preset's changes as overrides trains."""
+    by_name = ["python", "train.py", "--algo", "genpo_recommended", "--seed", "1"]
+    by_keys = ["python", "train.py", "--algo", "genpo", "--seed", "1", *(f"agent.{c}" for c in RECOMMENDED_CHANGES)]
+    record = {"command": by_name, "preset_changes": RECOMMENDED_CHANGES}
+    assert is_same_run(record, by_keys, [])
+    assert is_same_run({"command": by_keys, "preset_changes": []}, by_name, RECOMMENDED_CHANGES)
+    assert not is_same_run(record, by_keys[:4], [])
+    assert not is_same_run(record, [*by_keys, "agent.algorithm.entropy_term=exact"], [])
+
+
+def test_a_later_override_wins_and_the_run_folder_may_move():
+    """Overrides are compared by key with the last value winning; ``--log_dir`` names where, not what, a run trains."""
+    command = ["python", "train.py", "--algo", "genpo", "--log_dir", "logs/a", "agent.seed=1"]
+    moved = ["python", "train.py", "--log_dir", "logs/b", "--algo", "genpo", "agent.seed=2", "agent.seed=1"]
+    assert trained_configuration(moved, []) == ({"--algo": "genpo"}, {"agent.seed": "1"})
+    assert is_same_run({"command": command}, moved, [])
+    assert not is_same_run({"command": command}, [*moved, "agent.seed=3"], [])
 
 
 def test_a_run_of_an_older_preset_trains_again_then_is_skipped(tmp_path):

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from genpo_ext.experiments.spec import CompareSpec, Variant
-from genpo_ext.presets import GENPO_PRESETS, preset_changes
+from genpo_ext.presets import GENPO, GENPO_PRESETS, preset_changes
 
 STATUS_FILE = "compare_status.json"
 """Written into a run folder when its training process exits with code 0: marks the run finished."""
@@ -29,7 +29,7 @@ class RunOutcome:
     variant: str
     seed: int
     status: str
-    """``finished`` (trained now), ``skipped`` (finished earlier with the same command) or ``failed``."""
+    """``finished`` (trained now), ``skipped`` (finished earlier with the same configuration) or ``failed``."""
     wall_time_s: float
     """Seconds the training process ran (recorded when it finished)."""
     message: str = ""
@@ -56,14 +56,47 @@ def algo_changes(algo: str) -> list[str]:
     return preset_changes(GENPO_PRESETS[algo]) if algo in GENPO_PRESETS else []
 
 
-def is_same_run(status: dict, command: list[str], changes: list[str]) -> bool:
-    """Whether a finished run's record matches this command and preset changes.
+def trained_configuration(command: list[str], changes: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Return what a ``scripts/train.py`` command trains, however it is spelled.
 
-    The interpreter and the path of ``scripts/train.py`` are left out, so that a checkout elsewhere (another
-    worktree, another machine) recognizes the runs it shares. Records written before presets were recorded count as
-    runs with no preset changes.
+    A GenPO preset's name is resolved into the paper's GenPO (``--algo genpo``) plus its key changes as ``agent.``
+    overrides, the same keys a spec overrides (``agent.actor.noise_std_type=log``); a later override of a key wins.
+    The interpreter, the path of ``scripts/train.py`` and ``--log_dir`` are left out: the run folder holds the record,
+    so a checkout elsewhere (another worktree, another machine) and a moved run folder recognize their runs.
+
+    Args:
+        command: The command line, interpreter and script first, then ``--option value`` pairs and overrides.
+        changes: The key changes of the command's ``--algo`` (:func:`algo_changes`).
+
+    Returns:
+        The options by name, and the config overrides by key.
     """
-    return status["command"][2:] == command[2:] and status.get("preset_changes", []) == changes
+    options, overrides = {}, {}
+    for change in changes:
+        key, _, value = change.partition("=")
+        overrides[f"agent.{key}"] = value
+    arguments = iter(command[2:])
+    for argument in arguments:
+        if argument.startswith("--"):
+            options[argument] = next(arguments, "")
+        else:
+            key, _, value = argument.partition("=")
+            overrides[key] = value
+    options.pop("--log_dir", None)
+    if options.get("--algo") in GENPO_PRESETS:
+        options["--algo"] = GENPO
+    return options, overrides
+
+
+def is_same_run(status: dict, command: list[str], changes: list[str]) -> bool:
+    """Whether a finished run's record trained what this command and preset changes train.
+
+    Compares :func:`trained_configuration`, so a run is not trained again when its spec only spells the same
+    configuration differently (a preset's name or its key changes as overrides). Records written before presets were
+    recorded count as runs with no preset changes.
+    """
+    recorded = trained_configuration(status["command"], status.get("preset_changes", []))
+    return recorded == trained_configuration(command, changes)
 
 
 def read_status(run_dir: pathlib.Path) -> dict | None:
@@ -98,7 +131,7 @@ def run_sweep(
 ) -> list[RunOutcome]:
     """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
 
-    A run counts as finished when its folder holds a status record with the same command and the same preset changes
+    A run counts as finished when its folder holds a status record that trained the same configuration
     (:func:`is_same_run`); a run whose command or preset changed (e.g. a new budget, a new recommended configuration)
     is trained again.
 
@@ -126,7 +159,7 @@ def run_sweep(
                 after_run(variant, seed, run_dir)
             continue
         if status is not None:
-            print(f"{prefix} command or preset changed since the finished run, training again", flush=True)
+            print(f"{prefix} configuration or preset changed since the finished run, training again", flush=True)
         print(f"{prefix} training, output in {run_dir / TRAIN_LOG_FILE}", flush=True)
         returncode, wall_time = run_one(command, run_dir)
         if returncode == 0:
