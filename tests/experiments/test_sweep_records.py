@@ -47,8 +47,8 @@ def test_a_preset_spelled_as_its_key_changes_is_the_same_run():
     record = {"command": by_name, "preset_changes": RECOMMENDED_CHANGES}
     assert is_same_run(record, by_keys, [])
     assert is_same_run({"command": by_keys, "preset_changes": []}, by_name, RECOMMENDED_CHANGES)
-    assert not is_same_run(record, by_keys[:4], [])
-    assert not is_same_run(record, [*by_keys, "agent.algorithm.entropy_term=exact"], [])
+    assert not is_same_run(record, by_keys[:6], [])
+    assert not is_same_run(record, [*by_keys, "agent.algorithm.compression_coef=0.1"], [])
 
 
 def test_a_later_override_wins_and_the_run_folder_may_move():
