@@ -132,8 +132,8 @@ def run_sweep(
     """Run every (variant, seed) not finished yet; a crash is reported and the sweep goes on.
 
     A run counts as finished when its folder holds a status record that trained the same configuration
-    (:func:`is_same_run`); a run whose command or preset changed (e.g. a new budget, a new recommended configuration)
-    is trained again.
+    (:func:`is_same_run`); a run whose configuration changed (e.g. a new budget, a new recommended configuration) is
+    trained again.
 
     Args:
         spec: The sweep.
