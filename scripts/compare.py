@@ -6,6 +6,8 @@ Examples:
     python scripts/compare.py config/compare_ant.yaml --report_only
     python scripts/compare.py config/compare_ant.yaml --only ppo --seeds 1 2   # a slice, e.g. for a second process
     python scripts/compare.py config/study_noise_entropy_*.yaml --report_only --cross_task results/study_noise_final
+    python scripts/compare.py config/study_bounded_*.yaml --report_only --deploy_study results/study_bounded \
+        --reference "genpo_recommended_1202 [zero]"
 
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget. Every
 (algorithm, seed) runs through ``scripts/train.py`` one after another; runs that finished earlier with the same
@@ -15,7 +17,9 @@ training policy on the same complete episodes; checkpoints evaluated earlier are
 evaluates without training). The spec's ``output_dir`` receives ``summary.md`` and
 ``summary.csv`` (training and deployed returns with confidence intervals, time per iteration, time to a return),
 ``runs.csv``, ``deployed.csv``, ``learning_curves.png`` and ``deployed_curves.png``. ``--cross_task`` ranks the
-labels of specs on several tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``).
+labels of specs on several tasks by return relative to the baseline (``genpo_ext.experiments.cross_task``);
+``--deploy_study`` ranks every (label, deployed action) of GenPO runs by deployed return relative to PPO, with the
+collapse check and each run's env-action spread and sigma (``genpo_ext.experiments.deploy_study``).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ import sys
 
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
+from genpo_ext.evaluation.deploy import STUDY_DEPLOYS
+from genpo_ext.experiments.deploy_study import write_deploy_study
 from genpo_ext.experiments.deployed import evaluate_run
 from genpo_ext.experiments.report import write_report
 from genpo_ext.experiments.spec import CompareSpec, Variant, load_spec
 from genpo_ext.experiments.sweep import AfterRun, read_status, run_sweep
+from genpo_ext.presets import PPO
 
 TRAIN_SCRIPT = pathlib.Path(__file__).resolve().with_name("train.py")
 EVALUATE_SCRIPT = pathlib.Path(__file__).resolve().with_name("evaluate.py")
@@ -86,6 +93,19 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Also write <path>.md/.csv ranking the labels across the specs' tasks by return / baseline.",
     )
+    parser.add_argument(
+        "--deploy_study",
+        type=pathlib.Path,
+        default=None,
+        help="Also write <path>.md/.csv ranking every (label, deployed action) across the specs' tasks by deployed "
+        "return / PPO, with the collapse check, and <path>_runs.md/.csv with every run's figures.",
+    )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="With --deploy_study: the '<label> [<deployed action>]' a configuration must beat to qualify "
+        "(e.g. 'genpo_recommended_1202 [zero]').",
+    )
     parser.add_argument("--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels.")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Train only these seeds of the specs.")
     args = parser.parse_args(argv)
@@ -96,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         unknown = sorted(set(args.only) - known)
         if unknown:
             parser.error(f"--only: unknown labels {unknown}. Valid: {', '.join(sorted(known))}.")
+    if args.reference is not None and args.deploy_study is None:
+        parser.error("--reference needs --deploy_study")
     if args.cross_task is not None:
         try:
             check_rankable(specs)
@@ -117,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         write_benchmark(rows, args.benchmark)
     if args.cross_task is not None:
         write_cross_task(reports, args.cross_task)
+    if args.deploy_study is not None:
+        write_deploy_study(specs, args.deploy_study, STUDY_DEPLOYS, PPO, args.reference or "")
     for outcome in failures:
         print(f"[compare] FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
     for run in evaluation_failures:

@@ -25,6 +25,17 @@ class Variant:
 
 
 @dataclasses.dataclass(frozen=True)
+class RecordedRuns:
+    """Finished runs of an earlier sweep whose run folders are gone, by the figures its ``runs.csv`` recorded."""
+
+    path: pathlib.Path
+    """The ``runs.csv`` a report wrote (columns ``task``, ``algorithm``, ``seed``, ``final_return``,
+    ``deployed_return``, ``stochastic_return``)."""
+    labels: dict[str, str]
+    """The spec's label of each recorded algorithm: ``{label: algorithm in the file}``."""
+
+
+@dataclasses.dataclass(frozen=True)
 class CompareSpec:
     """A sweep over every (variant, seed) of one task; see ``config/compare_*.yaml`` for examples."""
 
@@ -54,6 +65,8 @@ class CompareSpec:
     """Folder receiving the plot and the tables."""
     eval_episodes: int = DEFAULT_EPISODES
     """Complete episodes per checkpoint of the deployed-policy evaluation (``scripts/evaluate.py --episodes``)."""
+    recorded_runs: RecordedRuns | None = None
+    """Runs of an earlier sweep that studies (``scripts/compare.py --deploy_study``) count beside this spec's own."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -70,7 +83,9 @@ class CompareSpec:
 
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
-OPTIONAL_KEYS = ("name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes")
+OPTIONAL_KEYS = (
+    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs"
+)
 
 
 def _parse_variants(algorithms: list | dict) -> tuple[Variant, ...]:
@@ -112,6 +127,9 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
     baseline = raw.get("baseline", "ppo" if "ppo" in labels else labels[0])
     if baseline not in labels:
         raise ValueError(f"Spec {path}: baseline '{baseline}' is not an algorithm label. Valid: {', '.join(labels)}.")
+    recorded = raw.get("recorded_runs")
+    if recorded is not None and set(recorded) != {"path", "labels"}:
+        raise ValueError(f"Spec {path}: 'recorded_runs' needs exactly the keys path and labels, got {sorted(recorded)}.")
     steps_per_iteration = raw["num_envs"] * raw["num_steps_per_env"]
     iterations = raw.get("iterations") or math.ceil(raw["env_steps"] / steps_per_iteration)
     return CompareSpec(
@@ -128,4 +146,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         log_root=pathlib.Path(raw["log_root"]),
         output_dir=pathlib.Path(raw["output_dir"]),
         eval_episodes=int(raw.get("eval_episodes", DEFAULT_EPISODES)),
+        recorded_runs=None if recorded is None else RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])),
     )
