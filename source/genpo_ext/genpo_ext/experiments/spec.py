@@ -8,6 +8,7 @@ import pathlib
 
 import yaml
 
+from genpo_ext.evaluation.deploy import DeploySetting
 from genpo_ext.evaluation.records import DEFAULT_EPISODES
 from genpo_ext.presets import ALGORITHMS
 
@@ -67,6 +68,9 @@ class CompareSpec:
     """Complete episodes per checkpoint of the deployed-policy evaluation (``scripts/evaluate.py --episodes``)."""
     recorded_runs: RecordedRuns | None = None
     """Runs of an earlier sweep that studies (``scripts/compare.py --deploy_study``) count beside this spec's own."""
+    deploys: tuple[str, ...] = ()
+    """Deployed actions (:mod:`genpo_ext.evaluation.deploy` labels, e.g. ``mean16``) the last checkpoint of every GenPO
+    run is also scored with, beside the one its config builds."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -84,7 +88,7 @@ class CompareSpec:
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
 OPTIONAL_KEYS = (
-    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs"
+    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs", "deploys"
 )
 
 
@@ -130,6 +134,12 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
     recorded = raw.get("recorded_runs")
     if recorded is not None and set(recorded) != {"path", "labels"}:
         raise ValueError(f"Spec {path}: 'recorded_runs' needs exactly the keys path and labels, got {sorted(recorded)}.")
+    deploys = tuple(raw.get("deploys", ()))
+    for label in deploys:
+        try:
+            DeploySetting.from_label(label)
+        except ValueError as error:
+            raise ValueError(f"Spec {path}: deploys: {error}") from None
     steps_per_iteration = raw["num_envs"] * raw["num_steps_per_env"]
     iterations = raw.get("iterations") or math.ceil(raw["env_steps"] / steps_per_iteration)
     return CompareSpec(
@@ -147,4 +157,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         output_dir=pathlib.Path(raw["output_dir"]),
         eval_episodes=int(raw.get("eval_episodes", DEFAULT_EPISODES)),
         recorded_runs=None if recorded is None else RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])),
+        deploys=deploys,
     )
