@@ -94,6 +94,7 @@ def test_a_task_whose_default_physics_needs_isaac_sim_gets_its_kitless_preset(ca
     from genpo_ext.isaaclab.launch import with_kitless_physics
 
     overrides = ["env.episode_length_s=1.0"]
+    capsys.readouterr()
     assert with_kitless_physics("IsaacContrib-Velocity-Flat-AnymalC", overrides) == [
         *overrides,
         "env.sim.physics=newton_mjwarp",
