@@ -29,6 +29,9 @@ NUM_RANDOM_CONFIGURATIONS = 4
 CONFIGURATION_SEED = 0
 """Seed of the drawn joint configurations; both files see the same configuration, keyed by joint name."""
 
+IDENTITY_POSE = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+"""Pose of the floating base in the compared configurations: at the origin, unrotated (x y z, quaternion x y z w)."""
+
 UNBOUNDED_LIMIT = np.pi
 """Half range drawn for a joint without finite limits."""
 
@@ -153,59 +156,72 @@ def _summarize(builder, joint_suffix: str, bodies: list[str] | None) -> RobotSum
         joint_suffix: Suffix removed from joint names to give IsaacLab's names.
         bodies: Bodies whose positions are recorded; None records every body.
     """
+    body_names = [_leaf(label) for label in builder.body_label]
+    joint_names = [_leaf(label).removesuffix(joint_suffix) for label in builder.joint_label]
+    model = builder.finalize(device="cpu")
+    joints = _movable_joints(model, joint_names)
+    poses = [_forward_kinematics(model, joint_names, configuration) for configuration in _configurations(joints)]
+    recorded = body_names if bodies is None else bodies
+    body_positions = {name: [pose[body_names.index(name), :3].tolist() for pose in poses] for name in recorded}
+    group_masses, group_coms = _rigid_groups(model, body_names, zero_pose=poses[0])
+    return RobotSummary(joints=joints, group_masses=group_masses, group_coms=group_coms, body_positions=body_positions)
+
+
+def _movable_joints(model, joint_names: list[str]) -> dict[str, list[float]]:
+    """Return the revolute and prismatic joints of a model with their (lower, upper) limits."""
+    import newton
+
+    joint_type, qd_start = model.joint_type.numpy(), model.joint_qd_start.numpy()
+    lower, upper = model.joint_limit_lower.numpy(), model.joint_limit_upper.numpy()
+    movable_types = (newton.JointType.REVOLUTE, newton.JointType.PRISMATIC)
+    return {
+        joint_names[joint]: [float(lower[qd_start[joint]]), float(upper[qd_start[joint]])]
+        for joint in range(model.joint_count)
+        if joint_type[joint] in movable_types
+    }
+
+
+def _forward_kinematics(model, joint_names: list[str], configuration: dict[str, float]) -> np.ndarray:
+    """Return every body's pose (position, quaternion x y z w) with the root body at the origin."""
     import newton
     import warp as wp
 
-    body_names = [_leaf(label) for label in builder.body_label]
-    joint_names = [_leaf(label).removesuffix(joint_suffix) if joint_suffix else _leaf(label) for label in builder.joint_label]
-    model = builder.finalize(device="cpu")
-    joint_type = model.joint_type.numpy()
-    joint_parent, joint_child = model.joint_parent.numpy(), model.joint_child.numpy()
-    q_start, qd_start = model.joint_q_start.numpy(), model.joint_qd_start.numpy()
-    lower, upper = model.joint_limit_lower.numpy(), model.joint_limit_upper.numpy()
-    movable = {
-        joint_names[j]: qd_start[j]
-        for j in range(model.joint_count)
-        if joint_type[j] in (newton.JointType.REVOLUTE, newton.JointType.PRISMATIC)
+    q_start, joint_type = model.joint_q_start.numpy(), model.joint_type.numpy()
+    joint_q = model.joint_q.numpy().copy()
+    for joint in range(model.joint_count):
+        if joint_type[joint] == newton.JointType.FREE:
+            joint_q[q_start[joint] : q_start[joint] + 7] = IDENTITY_POSE
+    for name, value in configuration.items():
+        joint_q[q_start[joint_names.index(name)]] = value
+    state = model.state()
+    newton.eval_fk(model, wp.array(joint_q, dtype=float, device="cpu"), model.joint_qd, state)
+    return state.body_q.numpy()
+
+
+def _rigid_groups(model, body_names: list[str], zero_pose: np.ndarray) -> tuple[dict, dict]:
+    """Return the mass and centre of mass of each rigid group (a body with the bodies fixed to it), keyed by the
+    group's moving body; massless groups (frames without inertia) are left out."""
+    import newton
+
+    joint_type, joint_parent = model.joint_type.numpy(), model.joint_parent.numpy()
+    joint_child = model.joint_child.numpy()
+    fixed_parent = {
+        int(joint_child[joint]): int(joint_parent[joint])
+        for joint in range(model.joint_count)
+        if joint_type[joint] == newton.JointType.FIXED and joint_parent[joint] >= 0
     }
-    joints = {name: [float(lower[dof]), float(upper[dof])] for name, dof in movable.items()}
-
-    parent_of = {int(joint_child[j]): (int(joint_parent[j]), int(joint_type[j])) for j in range(model.joint_count)}
-    root = next(child for child, (parent, _) in parent_of.items() if parent < 0)
-    free_start = q_start[next(j for j in range(model.joint_count) if joint_child[j] == root)]
-
-    configurations = _configurations(joints)
-    poses = []
-    for configuration in configurations:
-        joint_q = model.joint_q.numpy().copy()
-        joint_q[free_start : free_start + 7] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
-        for name, value in configuration.items():
-            joint_q[q_start[_joint_index(joint_names, name)]] = value
-        state = model.state()
-        newton.eval_fk(model, wp.array(joint_q, dtype=float, device="cpu"), model.joint_qd, state)
-        poses.append(state.body_q.numpy())
-    recorded = body_names if bodies is None else bodies
-    body_positions = {
-        name: [pose[body_names.index(name), :3].tolist() for pose in poses] for name in recorded
-    }
-
-    def group(body: int) -> int:
-        """Return the moving body a body is fixed to."""
-        while body in parent_of and parent_of[body][1] == newton.JointType.FIXED and parent_of[body][0] >= 0:
-            body = parent_of[body][0]
-        return body
-
     masses, coms = model.body_mass.numpy(), model.body_com.numpy()
-    zero_pose = poses[0]
     group_masses, group_moments = {}, {}
     for body in range(model.body_count):
-        key = body_names[group(body)]
-        world_com = _transform_point(zero_pose[body], coms[body])
+        group = body
+        while group in fixed_parent:
+            group = fixed_parent[group]
+        key = body_names[group]
         group_masses[key] = group_masses.get(key, 0.0) + float(masses[body])
-        group_moments[key] = group_moments.get(key, 0.0) + float(masses[body]) * world_com
-    group_coms = {key: (group_moments[key] / group_masses[key]).tolist() for key in group_masses if group_masses[key] > 0}
+        moment = float(masses[body]) * _transform_point(zero_pose[body], coms[body])
+        group_moments[key] = group_moments.get(key, 0.0) + moment
     group_masses = {key: mass for key, mass in group_masses.items() if mass > 0}
-    return RobotSummary(joints=joints, group_masses=group_masses, group_coms=group_coms, body_positions=body_positions)
+    return group_masses, {key: (group_moments[key] / mass).tolist() for key, mass in group_masses.items()}
 
 
 def _configurations(joints: dict[str, list[float]]) -> list[dict[str, float]]:
@@ -216,11 +232,6 @@ def _configurations(joints: dict[str, list[float]]) -> list[dict[str, float]]:
     bounds = np.where(np.isfinite(bounds), bounds, [-UNBOUNDED_LIMIT, UNBOUNDED_LIMIT])
     drawn = [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(NUM_RANDOM_CONFIGURATIONS)]
     return [dict.fromkeys(names, 0.0)] + [dict(zip(names, values.tolist())) for values in drawn]
-
-
-def _joint_index(joint_names: list[str], name: str) -> int:
-    """Return the index of the joint called ``name``."""
-    return joint_names.index(name)
 
 
 def _transform_point(pose: np.ndarray, point: np.ndarray) -> np.ndarray:

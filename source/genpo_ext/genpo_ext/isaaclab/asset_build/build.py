@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         for robot in ROBOTS:
             checkout = Path(work, "sources", robot.repository)
             missing = sources.extract(git_dirs[robot.repository], robot.commit, robot.source_folder, checkout)
-            if missing:
-                print(f"[INFO] genpo_ext: {robot.name}: {len(missing)} files unreadable in the source (unused): {missing}")
+            check_unused(missing, checkout / robot.description)
             converted = convert_description(robot, checkout / robot.description, Path(work, "converted", robot.name))
             target = args.asset_root / robot.target
             restructure(robot, converted, target)
@@ -73,6 +72,21 @@ def main(argv: list[str] | None = None) -> None:
         target = args.asset_root / license_notice(repository)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(sources.read_file(git_dirs[repository], commit, REPOSITORY_LICENSE_FILE))
+
+
+def check_unused(missing: list[str], description: Path) -> None:
+    """Accept files a source repository lacks (a mirror may leave out its largest) only if the description does not
+    name them.
+
+    Raises:
+        SourceError: If the description names a missing file.
+    """
+    text = description.read_text()
+    needed = [path for path in missing if Path(path).name in text]
+    if needed:
+        raise sources.SourceError(f"{description.name} needs files the source repository lacks: {needed}")
+    if missing:
+        print(f"[INFO] genpo_ext: the source lacks {missing}, which {description.name} does not use")
 
 
 def _sha256(path: Path) -> str:

@@ -70,7 +70,7 @@ def restructure(robot: RobotAsset, converted: Path, target: Path) -> None:
                 _set_pose(collider_copy, collider_to_body)
     for joint in joints:
         child = UsdPhysics.Joint(joint).GetBody1Rel().GetTargets()[0]
-        name = joint.GetName().removesuffix(robot.joint_suffix) if robot.joint_suffix else joint.GetName()
+        name = joint.GetName().removesuffix(robot.joint_suffix)
         _copy_prim(joint, stage, body_paths[child].AppendChild(name), body_paths)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage.GetRootLayer().Export(str(target))
