@@ -56,6 +56,7 @@ def restructure(robot: RobotAsset, converted: Path, target: Path) -> None:
     stage.SetDefaultPrim(robot_prim)
 
     body_paths = {body.GetPath(): robot_prim.GetPath().AppendChild(body.GetName()) for body in bodies}
+    # USD matrices act on row vectors, so a child's pose in a frame is child_to_world * frame_from_world
     for body in bodies:
         body_to_world = cache.GetLocalToWorldTransform(body)
         copy = _copy_prim(body, stage, body_paths[body.GetPath()], body_paths)
