@@ -188,6 +188,9 @@ def test_distributed_gives_each_rank_its_gpu_and_seed(tmp_path, monkeypatch, env
     class RecordedEnv:
         """Stands in for the gymnasium envs, which would put their tensors on a GPU this machine lacks."""
 
+        action_clip = None
+        """The envs' symmetric action clip (none)."""
+
         def __init__(self, **kwargs):
             envs.append(kwargs)
 
