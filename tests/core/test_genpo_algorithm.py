@@ -133,11 +133,16 @@ def test_compression_batch_fraction_is_an_unbiased_estimate() -> None:
     collect_rollout(runner)
     alg = runner.alg
     batch, _ = first_minibatch(alg)
+    flow = alg.actor.flow
+
+    def compression() -> torch.Tensor:
+        return alg._compression(alg._fresh_samples(flow, condition)[0], flow.action_dim)
+
     with torch.no_grad():
         condition = alg.actor.condition_on(batch.observations)
-        full = torch.stack([alg._compression_term(alg.actor.flow, condition) for _ in range(200)])
+        full = torch.stack([compression() for _ in range(200)])
         alg.compression_batch_fraction = 0.25
-        subset = torch.stack([alg._compression_term(alg.actor.flow, condition) for _ in range(200)])
+        subset = torch.stack([compression() for _ in range(200)])
     assert abs(subset.mean() - full.mean()) < 4 * subset.std() / 200**0.5
     assert subset.std() > full.std(), "fewer samples give a noisier estimate"
 
