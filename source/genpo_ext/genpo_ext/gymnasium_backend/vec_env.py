@@ -130,8 +130,8 @@ class GymnasiumVecEnv(VecEnv):
         if any(env_state is None for env_state in env_states):
             return f"the state of {self.cfg['task']} envs cannot be saved (only MuJoCo envs' can)"
         self.vector_env.set_env_states(env_states)
-        observations = state["observations"].to(self.device)
-        self._observations = TensorDict({OBSERVATION_GROUP: observations}, batch_size=[self.num_envs], device=self.device)
+        observations = {OBSERVATION_GROUP: state["observations"].to(self.device)}
+        self._observations = TensorDict(observations, batch_size=[self.num_envs], device=self.device)
         self.episode_length_buf.copy_(state["episode_length_buf"])
         return None
 
