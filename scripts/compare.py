@@ -281,12 +281,11 @@ def run(args: argparse.Namespace, specs: list[CompareSpec], scheduler: Scheduler
                               " the same storage at the same path on every node, with the same checkout.")  # fmt: skip
         if errors:
             return Sweep(args, resources), errors
-        takes = {f"{r.cpus:g} CPU core(s) and {r.gpus:g} GPU(s)" for r in resources.values()}
-        if len(takes) > 1:
-            takes = {"; ".join(f"of {name} {r.cpus:g} CPU core(s) and {r.gpus:g} GPU(s)" for name, r in resources.items())}
-        print(f"{LINE_PREFIX} scheduling on {scheduler.describe()}; each run takes {takes.pop()}", flush=True)
+        takes = {name: f"{r.cpus:g} CPU core(s) and {r.gpus:g} GPU(s)" for name, r in resources.items()}
+        per_run = takes.popitem()[1] if len(set(takes.values())) == 1 else "; ".join(f"{v} in {k}" for k, v in takes.items())
+        print(f"{LINE_PREFIX} scheduling on {scheduler.describe()}; each run takes {per_run}", flush=True)
     else:
-        print(f"{LINE_PREFIX} training one run after another in this process", flush=True)
+        print(f"{LINE_PREFIX} running one job after another in this process", flush=True)
     sweep = Sweep(args, resources)
     jobs = sweep.first_jobs(specs)
     if jobs:
