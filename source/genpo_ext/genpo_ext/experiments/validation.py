@@ -112,9 +112,10 @@ def load_checked_specs(paths: list[pathlib.Path]) -> tuple[list[CompareSpec], li
         except SpecError as error:
             errors.append(f"{path}: {error}")
             continue
-        problems = spec_problems(spec)
+        problems = [problem.rstrip(".") for problem in spec_problems(spec)]
         if problems:
-            errors.append(f"{path}: " + "; ".join(problem.rstrip(".") for problem in problems) + ".")
+            line = f"{path}: {'; '.join(problems)}"
+            errors.append(line if line.endswith("?") else f"{line}.")
         else:
             specs.append(spec)
     return specs, errors
