@@ -46,7 +46,7 @@ from genpo_ext.experiments.deployed import missing_checkpoints, missing_stochast
 from genpo_ext.experiments.jobs import EvaluateJob, EvaluationOutcome, TrainJob
 from genpo_ext.experiments.report import write_report
 from genpo_ext.experiments.scheduler import LocalScheduler, RayScheduler, Resources, Scheduler, default_resources
-from genpo_ext.experiments.spec import CompareSpec
+from genpo_ext.experiments.spec import CompareSpec, Variant
 from genpo_ext.experiments.sweep import FAILED, SKIPPED, RunOutcome, finished_earlier, read_status
 from genpo_ext.experiments.validation import load_checked_specs
 
@@ -162,29 +162,51 @@ def flag_errors(args: argparse.Namespace, specs: list[CompareSpec]) -> list[str]
     if args.backend == "local" and given:
         errors.append(f"{', '.join(given)} configure the Ray backend; --backend local trains in this process.")
     if args.address is not None and any(getattr(args, name) is not None for name in LOCAL_RAY_FLAGS):
-        errors.append("--num_cpus and --num_gpus size the local Ray; a cluster's cores and GPUs are set by 'ray start'.")
-    for name in ("num_cpus", "num_gpus", "cpus_per_run", "gpus_per_run"):
+        errors.append("--num_cpus and --num_gpus size the local Ray; 'ray start' sets a cluster's cores and GPUs.")
+    for name, lowest in (("num_cpus", 1), ("num_gpus", 0), ("gpus_per_run", 0)):
         value = getattr(args, name)
-        if value is not None and (value < 0 or (value == 0 and name in ("num_cpus", "cpus_per_run"))):
-            errors.append(f"--{name} must be {'above' if name in ('num_cpus', 'cpus_per_run') else 'at least'} 0.")
+        if value is not None and value < lowest:
+            errors.append(f"--{name} must be at least {lowest}, got {value}.")
+    if args.cpus_per_run is not None and args.cpus_per_run <= 0:
+        errors.append(f"--cpus_per_run must be above 0, got {args.cpus_per_run}.")
     if args.backend == "ray" and importlib.util.find_spec("ray") is None:
         errors.append("the Ray backend needs the 'ray' package: pip install -e '.[ray]', or use --backend local.")
     return errors
 
 
-def device_errors(specs: list[CompareSpec], resources: dict[str, Resources]) -> list[str]:
-    """Return one sentence per spec whose device its runs cannot see under Ray, where each run sees only its GPUs."""
+def device_errors(resources: dict[CompareSpec, Resources]) -> list[str]:
+    """Return one sentence per spec whose device its runs cannot see on Ray, where each run sees only its own GPUs."""
     errors = []
-    for spec in specs:
-        gpus = resources[spec.name].gpus
+    for spec, taken in resources.items():
+        gpus = max(1, int(taken.gpus))
         index = CUDA_INDEX.fullmatch(spec.device or "")
-        if (spec.device or "").startswith("cuda") and gpus == 0:
-            errors.append(f"{spec.name}: device {spec.device}, but its runs take no GPU: the cluster has none, or"
-                          " --gpus_per_run is 0.")  # fmt: skip
-        elif index is not None and int(index[1]) >= max(1, int(gpus)):
-            errors.append(f"{spec.name}: device {spec.device}, but each run sees only its own {max(1, int(gpus))}"
-                          " GPU(s), as cuda:0 onwards. Use device cuda:0 (or give each run more GPUs).")  # fmt: skip
+        if (spec.device or "").startswith("cuda") and taken.gpus == 0:
+            errors.append(f"{spec.name}: device {spec.device}, but its runs take no GPU (the cluster has none, or"
+                          " --gpus_per_run is 0).")  # fmt: skip
+        elif index is not None and int(index[1]) >= gpus:
+            errors.append(f"{spec.name}: device {spec.device}, but each run sees only its own {gpus} GPU(s), as"
+                          " cuda:0 onwards. Use device cuda:0, or give each run more GPUs.")  # fmt: skip
     return errors
+
+
+def cluster_errors(args: argparse.Namespace, scheduler: RayScheduler, resources: dict[CompareSpec, Resources]) -> list:
+    """Return the mistakes that show once Ray runs: devices the runs cannot see, and on a cluster, a log root that
+    not every node shares (one sentence per log root)."""
+    errors = device_errors(resources)
+    for root in sorted({spec.log_root for spec in resources}) if args.address is not None else []:
+        problems = scheduler.unshared_nodes(root, [TRAIN_SCRIPT, EVALUATE_SCRIPT])
+        if problems:
+            errors.append(f"log root {root} is not storage that every node shares ({'; '.join(problems)}): mount"
+                          " the same storage at the same path on every node, with the same checkout.")  # fmt: skip
+    return errors
+
+
+def describe_resources(resources: dict[CompareSpec, Resources]) -> str:
+    """Return what each run takes, per spec where the specs differ."""
+    takes = {spec.name: f"{r.cpus:g} CPU core(s) and {r.gpus:g} GPU(s)" for spec, r in resources.items()}
+    if len(set(takes.values())) == 1:
+        return f"each run takes {takes.popitem()[1]}"
+    return "each run takes " + "; ".join(f"{taken} in {name}" for name, taken in takes.items())
 
 
 def absolute(spec: CompareSpec) -> CompareSpec:
@@ -195,21 +217,24 @@ def absolute(spec: CompareSpec) -> CompareSpec:
 class Sweep:
     """The jobs of the specs and what their results lead to: an evaluation after each finished run."""
 
-    def __init__(self, args: argparse.Namespace, resources: dict[str, Resources | None]) -> None:
-        """Args:
-        args: The parsed flags.
-        resources: What each run of each spec (by name) takes.
+    def __init__(self, args: argparse.Namespace, resources: dict[CompareSpec, Resources | None]) -> None:
+        """Keep what the jobs need.
+
+        Args:
+            args: The parsed flags.
+            resources: What each run of each spec takes (None: what this process has).
         """
         self.args = args
         self.resources = resources
         self.failures: list[RunOutcome] = []
         self.evaluation_failures: list[str] = []
 
-    def selected(self, spec: CompareSpec) -> list[tuple]:
+    def selected(self, spec: CompareSpec) -> list[tuple[Variant, int]]:
         """Return the (variant, seed) pairs that ``--only`` and ``--seeds`` select, seed-major (an interrupted sweep
         leaves every variant with the same seeds done)."""
         variants = [v for v in spec.variants if self.args.only is None or v.label in self.args.only]
-        return [(v, seed) for seed in spec.seeds if self.args.seeds is None or seed in self.args.seeds for v in variants]
+        seeds = [seed for seed in spec.seeds if self.args.seeds is None or seed in self.args.seeds]
+        return [(variant, seed) for seed in seeds for variant in variants]
 
     def first_jobs(self, specs: list[CompareSpec]) -> list[TrainJob | EvaluateJob]:
         """Return the jobs to start with: a training of each unfinished run (printing the finished ones), or, with
@@ -217,7 +242,7 @@ class Sweep:
         jobs = []
         for spec in specs:
             for variant, seed in self.selected(spec):
-                train = TrainJob(spec, variant, seed, TRAIN_SCRIPT, self.resources[spec.name])
+                train = TrainJob(spec, variant, seed, TRAIN_SCRIPT, self.resources[spec])
                 if self.args.report_only:
                     if read_status(train.run_dir) is not None:
                         jobs += self.evaluation_after(train)
@@ -260,30 +285,23 @@ def make_scheduler(args: argparse.Namespace) -> Scheduler:
 
 
 def run(args: argparse.Namespace, specs: list[CompareSpec], scheduler: Scheduler) -> tuple[Sweep, list[str]]:
-    """Schedule every job of the specs; return the sweep, and the mistakes found once the cluster is known.
+    """Schedule every job of the specs; return the sweep, and the mistakes that showed once Ray ran (then nothing
+    was scheduled).
 
     Args:
         args: The parsed flags.
         specs: The checked specs, with absolute folders.
         scheduler: The scheduler, entered (connected) already.
     """
-    resources: dict[str, Resources | None] = {spec.name: None for spec in specs}
+    resources: dict[CompareSpec, Resources | None] = dict.fromkeys(specs)
     if isinstance(scheduler, RayScheduler):
         nodes = scheduler.nodes()
-        resources = {
-            spec.name: default_resources(nodes, spec.device, args.cpus_per_run, args.gpus_per_run) for spec in specs
-        }
-        errors = device_errors(specs, resources)
-        for root in sorted({spec.log_root for spec in specs}) if args.address is not None else []:
-            problems = scheduler.unshared_nodes(root, [TRAIN_SCRIPT, EVALUATE_SCRIPT])
-            if problems:
-                errors.append(f"log root {root} is not storage that every node shares ({'; '.join(problems)}): mount"
-                              " the same storage at the same path on every node, with the same checkout.")  # fmt: skip
+        per_run = (args.cpus_per_run, args.gpus_per_run)
+        resources = {spec: default_resources(nodes, spec.device, *per_run) for spec in specs}
+        errors = cluster_errors(args, scheduler, resources)
         if errors:
             return Sweep(args, resources), errors
-        takes = {name: f"{r.cpus:g} CPU core(s) and {r.gpus:g} GPU(s)" for name, r in resources.items()}
-        per_run = takes.popitem()[1] if len(set(takes.values())) == 1 else "; ".join(f"{v} in {k}" for k, v in takes.items())
-        print(f"{LINE_PREFIX} scheduling on {scheduler.describe()}; each run takes {per_run}", flush=True)
+        print(f"{LINE_PREFIX} scheduling on {scheduler.describe()}; {describe_resources(resources)}", flush=True)
     else:
         print(f"{LINE_PREFIX} running one job after another in this process", flush=True)
     sweep = Sweep(args, resources)
@@ -297,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     """Check, run and report every spec; return 1 if a spec or flag is mistaken or any run failed, else 0."""
     args = build_parser().parse_args(argv)
     specs, errors = load_checked_specs(args.specs)
+    # the flags select among the specs' labels and seeds: checked once the specs are
     errors += flag_errors(args, specs) if not errors else []
     if errors:
         for error in errors:

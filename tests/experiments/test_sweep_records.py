@@ -5,6 +5,7 @@ otherwise."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
 
@@ -178,3 +179,24 @@ def test_a_resume_command_replaces_the_budget_and_keeps_the_configuration():
     resumed = resume_command(command, pathlib.Path("a/model_3.pt"), 6)
     assert resumed == ["python", "train.py", "--resume", "--checkpoint", "a/model_3.pt", "--task", "Hopper-v5",
                        "--max_iterations", "6", "--log_dir", "a", "agent.x=1"]  # fmt: skip
+
+
+def test_an_attempt_whose_worker_died_ends_at_its_logs_last_write(tmp_path, intact_checkpoint):
+    """An attempt recorded at its start only (its worker died with it) is continued, and its end becomes the last
+    write of the run's log, so that the run's training time counts it."""
+    spec = load_spec(write_spec(tmp_path, algorithms=["ppo"], seeds=[1], iterations=5))
+    (variant,) = spec.variants
+    run_dir = spec.run_dir(variant, 1)
+    run_dir.mkdir(parents=True)
+    (run_dir / "model_0.pt").write_bytes(intact_checkpoint.read_bytes())
+    command = train_command(spec, variant, 1, tmp_path / "train.py")
+    lost = {"host": "h", "start": 1000.0, "end": None, "exit_status": None, "continued_from": None}
+    (run_dir / ATTEMPTS_FILE).write_text(json.dumps({"command": command, "preset_changes": [], "attempts": [lost]}))
+    (run_dir / "train.log").write_text("output of the lost attempt\n")
+    os.utime(run_dir / "train.log", (1060.0, 1060.0))
+    script = fake_train_script(tmp_path, intact_checkpoint, saved=[], die=False)
+    assert train_run(spec, variant, 1, script, lambda text: None).status == FINISHED
+    first, second = read_status(run_dir)["attempts"]
+    assert (first["end"], first["exit_status"]) == (1060.0, None)
+    assert second["continued_from"] == "model_0.pt"
+    assert read_status(run_dir)["wall_time_s"] == 60.0 + second["end"] - second["start"]

@@ -42,6 +42,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 PROBE_PREFIX = ".compare_probe_"
 """Start of the names of the files that check that every node sees the same log root."""
 
+PROBE_TIMEOUT_S = 120.0
+"""Seconds a node has to answer the check of the shared log root before it counts as not seeing it."""
+
 
 class Interrupted(Exception):
     """A job's work was cut off before its end; running the job again continues it."""
@@ -94,9 +97,6 @@ class Job(Protocol):
 ResultHandler = Callable[[Job, Any], tuple[list[str], list[Job]]]
 """Receives each job's result; returns the lines that report it and the jobs that follow from it (e.g. an evaluation
 after a training)."""
-
-PROBE_TIMEOUT_S = 120.0
-"""Seconds a node has to answer the check of the shared log root before it counts as not seeing it."""
 
 
 @contextlib.contextmanager
@@ -172,8 +172,10 @@ class Scheduler(abc.ABC):
     """Errors that mean a job could not run to its end (besides :class:`Interrupted` after its retries)."""
 
     def __init__(self, max_retries: int) -> None:
-        """Args:
-        max_retries: How often a job is run again after its work was cut off (:class:`Interrupted`).
+        """Prepare the scheduler.
+
+        Args:
+            max_retries: How often a job is run again after its work was cut off (:class:`Interrupted`).
         """
         self.max_retries = max_retries
         self.progress: Progress | None = None
@@ -278,7 +280,7 @@ class LocalScheduler(Scheduler):
     def _wait(self, handles: list[_LocalRun]) -> list[_LocalRun]:
         """Run the submitted job to its end, again after each interruption up to the retries."""
         run = handles[0]
-        for attempt in range(self.max_retries + 1):
+        for _ in range(self.max_retries + 1):
             try:
                 run.outcome, run.error = run.job(lambda text: self.progress.note(run.job, text)), None
                 break
@@ -356,14 +358,14 @@ class RayScheduler(Scheduler):
     cluster (``auto``: the one ``ray start`` runs on this machine) and leaves it running.
     """
 
-    def __init__(
-        self, address: str | None, num_cpus: int | None, num_gpus: int | None, max_retries: int
-    ) -> None:
-        """Args:
-        address: Address of a running Ray cluster, or None for a local Ray.
-        num_cpus: CPU cores of the local Ray (None: every core of this machine).
-        num_gpus: GPUs of the local Ray (None: every GPU of this machine).
-        max_retries: How often Ray runs a job again after its work was cut off or its worker or node died.
+    def __init__(self, address: str | None, num_cpus: int | None, num_gpus: int | None, max_retries: int) -> None:
+        """Prepare the connection (:meth:`__enter__` connects).
+
+        Args:
+            address: Address of a running Ray cluster, or None for a local Ray.
+            num_cpus: CPU cores of the local Ray (None: every core of this machine).
+            num_gpus: GPUs of the local Ray (None: every GPU of this machine).
+            max_retries: How often Ray runs a job again after its work was cut off or its worker or node died.
         """
         super().__init__(max_retries)
         self.address = address

@@ -31,8 +31,8 @@ STATUS_FILE = "compare_status.json"
 its preset changes, its training wall time and its attempts."""
 ATTEMPTS_FILE = "compare_attempts.json"
 """Written into a run folder when an attempt to train it starts and again when it ends: the run's command and preset
-changes, and each attempt's host, start and end time (None while it runs, or if its worker died), the checkpoint it
-continued from and its exit status."""
+changes, and each attempt's host, start and end time, the checkpoint it continued from and its exit status. An attempt
+whose worker or node died has the exit status None and, as its end, the last time its training wrote its log."""
 TRAIN_LOG_FILE = "train.log"
 """Captured stdout and stderr of the training processes, inside the run folder (each attempt appends)."""
 FAILURE_TAIL_CHARS = 2000
@@ -180,6 +180,10 @@ def start_attempt(
     record = read_attempts(run_dir)
     if record is not None and is_same_run(record, command, changes):
         checkpoint = newest_intact_checkpoint(run_dir, report)
+        for lost in [attempt for attempt in record["attempts"] if attempt["end"] is None]:
+            # its worker died before it could record its end: the log's last write is the closest one
+            log = run_dir / TRAIN_LOG_FILE
+            lost["end"] = max(lost["start"], log.stat().st_mtime) if log.is_file() else lost["start"]
         if checkpoint is not None:
             return record, checkpoint
     if read_status(run_dir) is not None:
@@ -191,8 +195,8 @@ def start_attempt(
 
 
 def training_time(record: dict) -> float:
-    """Return the seconds the recorded attempts trained (an attempt whose worker died has no end and counts 0)."""
-    return sum(attempt["end"] - attempt["start"] for attempt in record["attempts"] if attempt["end"] is not None)
+    """Return the seconds the recorded attempts trained."""
+    return sum(attempt["end"] - attempt["start"] for attempt in record["attempts"])
 
 
 def run_training(command: list[str], run_dir: pathlib.Path, claim_fd: int | None) -> int:
