@@ -76,6 +76,8 @@ class GymnasiumRunner(OnPolicyRunner):
         infos = self.load(path, map_location=map_location) or {}
         # the checkpoint's iteration is complete; rsl_rl's runner would run it again
         self.current_learning_iteration += 1
+        # rsl_rl 3's load restores the optimizer but not the adaptive learning rate it keeps beside it
+        self.alg.learning_rate = self.alg.optimizer.param_groups[0]["lr"]
         state = infos.get(TRAINING_STATE_KEY)
         if state is None:
             return ["the checkpoint holds no training state: random streams, envs and episode statistics start afresh"]
