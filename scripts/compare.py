@@ -88,16 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--no_evaluation", action="store_true", help="Skip the deployed-policy evaluation of finished runs."
     )
     parser.add_argument(
-        "--benchmark", type=pathlib.Path, default=None, help="Also write <path>.md/.png of wall time per iteration."
+        "--benchmark",
+        type=pathlib.Path,
+        default=None,
+        help="Also write <path>.md/.png of wall time per iteration (default: none).",
     )
     parser.add_argument(
         "--cross_task",
         type=pathlib.Path,
         default=None,
-        help="Also write <path>.md/.csv ranking the labels across the specs' tasks by return / baseline.",
+        help="Also write <path>.md/.csv ranking the labels across the specs' tasks by return / baseline"
+        " (default: none).",
     )
-    parser.add_argument("--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels.")
-    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Train only these seeds of the specs.")
+    parser.add_argument(
+        "--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels (default: all)."
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="Train only these seeds of the specs (default: all)."
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,

@@ -119,3 +119,23 @@ def test_every_shipped_spec_passes_the_checks():
     specs, errors = load_checked_specs(paths)
     assert errors == [] and len(specs) == len(paths)
     assert all(yaml.safe_load(path.read_text())["task"] for path in paths)
+
+
+def test_a_device_that_a_run_on_ray_cannot_see_is_named(compare, tmp_path):
+    """On Ray each run sees only its own GPUs as ``cuda:0`` onwards: a CUDA device without a GPU per run, or beyond
+    the run's GPUs, is a mistake; ``cuda:0`` with one GPU per run and the CPU without GPUs are not."""
+    from genpo_ext.experiments.scheduler import Resources
+    from genpo_ext.experiments.spec import load_spec
+
+    def spec(device: str):
+        folder = tmp_path / device.replace(":", "_")
+        folder.mkdir()
+        return load_spec(write_spec(folder, device=device))
+
+    one_gpu, no_gpu = Resources(cpus=4.0, gpus=1.0), Resources(cpus=1.0)
+    fine = {spec("cuda:0"): one_gpu, spec("cpu"): no_gpu}
+    assert compare.device_errors(fine) == []
+    (beyond,) = compare.device_errors({spec("cuda:1"): one_gpu})
+    assert "each run sees only its own 1 GPU(s), as cuda:0 onwards. Use device cuda:0" in beyond
+    (without,) = compare.device_errors({spec("cuda"): no_gpu})
+    assert "device cuda, but its runs take no GPU" in without
