@@ -118,11 +118,15 @@ def intact_checkpoint(tmp_path):
     return path
 
 
-def test_a_killed_attempt_is_continued_from_the_newest_intact_checkpoint(tmp_path, intact_checkpoint):
+@pytest.mark.parametrize(("task", "iterations_left"), [("HalfCheetah-v5", 4), ("Isaac-Ant-Direct", 5)])
+def test_a_killed_attempt_is_continued_from_the_newest_intact_checkpoint(
+    tmp_path, intact_checkpoint, task, iterations_left
+):
     """An attempt killed after checkpoints 0 and 1 (1 cut short) raises :class:`RunInterrupted`; the next attempt
-    names the broken checkpoint, continues after checkpoint 0 for the iterations left, and finishes the run with
-    both attempts recorded."""
-    spec = load_spec(write_spec(tmp_path, algorithms=["ppo"], seeds=[1], iterations=5))
+    names the broken checkpoint, continues from checkpoint 0 for the iterations left, and finishes the run with both
+    attempts recorded. A gymnasium run continues after the checkpoint's iteration (1 to 4 of 5 are left); IsaacLab's
+    train entry runs the checkpoint's iteration again (0 to 4)."""
+    spec = load_spec(write_spec(tmp_path, task=task, algorithms=["ppo"], seeds=[1], iterations=5))
     (variant,) = spec.variants
     run_dir = spec.run_dir(variant, 1)
     dying = fake_train_script(tmp_path, intact_checkpoint, saved=[0, 1], die=True)
@@ -137,9 +141,8 @@ def test_a_killed_attempt_is_continued_from_the_newest_intact_checkpoint(tmp_pat
     assert any(f"checkpoint {run_dir / 'model_1.pt'} is broken" in report for report in reports)
     assert reports[-1].startswith("continuing from model_0.pt (attempt 2), output in")
     argv = (run_dir / "argv.txt").read_text().split()
-    # the gymnasium backend continues after the checkpoint's iteration: iterations 1 to 4 are left
     assert argv[:3] == ["--resume", "--checkpoint", str(run_dir / "model_0.pt")]
-    assert argv[argv.index("--max_iterations") + 1] == "4"
+    assert argv[argv.index("--max_iterations") + 1] == str(iterations_left)
     first, second = read_attempts(run_dir)["attempts"]
     assert (first["exit_status"], first["continued_from"]) == (-9, None)
     assert (second["exit_status"], second["continued_from"]) == (0, "model_0.pt")

@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import io
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from genpo_ext.experiments.deployed import evaluate_run, missing_checkpoints, missing_stochastic
 from genpo_ext.experiments.run_claim import RunClaim, is_claimed
@@ -56,7 +56,7 @@ class RunJob:
         return is_claimed(self.run_dir)
 
     @contextlib.contextmanager
-    def claimed_run(self):
+    def claimed_run(self) -> Iterator[RunClaim]:
         """Hold the run's claim inside the block, with the thread pools of child processes sized to the resources.
 
         Raises:
@@ -74,10 +74,12 @@ class TrainJob(RunJob):
 
     @property
     def name(self) -> str:
+        """The run, as the progress lines name it."""
         return self.run_name
 
     @property
     def kind(self) -> str:
+        """The trainings of one spec, which take about as long as each other."""
         return f"{self.spec.name} training"
 
     def __call__(self, report: Callable[[str], None]) -> RunOutcome:
@@ -95,10 +97,12 @@ class EvaluateJob(RunJob):
 
     @property
     def name(self) -> str:
+        """The run's evaluation, as the progress lines name it."""
         return f"{self.run_name} evaluation"
 
     @property
     def kind(self) -> str:
+        """The evaluations of one spec's runs."""
         return f"{self.spec.name} evaluation"
 
     def __call__(self, report: Callable[[str], None]) -> EvaluationOutcome:
