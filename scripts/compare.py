@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 def flag_errors(args: argparse.Namespace, specs: list[CompareSpec]) -> list[str]:
     """Return one sentence per mistake in the flags, given the specs they select from."""
     errors = []
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        errors.append(f"specs share the names {repeated}: give each spec its own 'name' (its runs' lines carry it).")
     labels = sorted({variant.label for spec in specs for variant in spec.variants})
     seeds = sorted({seed for spec in specs for seed in spec.seeds})
     if args.only is not None and set(args.only) - set(labels):

@@ -111,6 +111,13 @@ def test_a_mistaken_flag_is_one_error_line(compare, capsys, tmp_path, flags, mes
     assert line == f"{ERROR_PREFIX}{message}"
 
 
+def test_two_specs_of_one_name_are_one_error_line(compare, capsys, tmp_path):
+    path = str(write_spec(tmp_path))
+    (line,) = error_lines(compare, capsys, path, path)
+    assert line == f"{ERROR_PREFIX}specs share the names ['HalfCheetah-v5']: give each spec its own 'name' (its runs'" \
+        " lines carry it)."
+
+
 def test_every_shipped_spec_passes_the_checks():
     """The specs in ``config/`` are free of the mistakes the checks look for (their tasks, overrides included)."""
     from genpo_ext.experiments.validation import load_checked_specs

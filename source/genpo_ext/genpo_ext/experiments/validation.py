@@ -30,7 +30,10 @@ def task_problem(task: str) -> str | None:
     import gymnasium as gym
 
     if is_gymnasium_task(task):
-        env = gym.make(task)
+        try:
+            env = gym.make(task)
+        except (gym.error.Error, ImportError) as error:
+            return f"Task '{task}' cannot be made: {error}"
         space = env.action_space
         env.close()
         if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
