@@ -14,8 +14,9 @@ Four tables, each measured side by side on the same device:
    rsl_rl's Gaussian actor of the same sizes (optionally also against the paper code's per-sample Jacobian).
 3. **Whole iterations** through the stock ``OnPolicyRunner`` on a synthetic environment of the paper's sizes
    (rollout + returns + update, critic included): GenPO at paper defaults, with ``compression_batch_fraction=0.25``,
-   with ELU, without compression and in the recommended configuration, against stock PPO; the ratio is GenPO's time
-   per iteration over PPO's.
+   with ELU, without compression, in the recommended configuration and with each bounded-exploration candidate of the
+   deploy study on top of it (sigma capped, actions squashed, an entropy target), against stock PPO; the ratio is
+   GenPO's time per iteration over PPO's.
 4. **Hot path** (what costs on a GPU beyond arithmetic, per size): host reads of tensor values (each one a
    synchronization with the GPU) per ``act`` and per update, for GenPO and stock PPO through the stock runner; the
    tensor memory the actor keeps from the update into the next rollout; the first minibatch's ``|ratio - 1|`` with
@@ -62,7 +63,7 @@ PAPER_SIZES = {
 RUNNER_ROLLOUT = {"num_envs": 256, "num_steps_per_env": 24, "num_learning_epochs": 5, "num_mini_batches": 4}
 """Synthetic-env iteration: 256 envs x 24 steps, 5 epochs x 4 minibatches (IsaacLab's Ant rollout, fewer envs)."""
 
-RUNNER_ACTOR_KEYS = ("activation", *RECOMMENDED_ACTOR)
+RUNNER_ACTOR_KEYS = ("activation", "max_noise_std", "action_bound", *RECOMMENDED_ACTOR)
 """GenPO overrides of the runner table that are actor keys; the others are algorithm keys."""
 
 ACTIVATION_ELEMENTS = (1536, 400)
@@ -306,6 +307,11 @@ def runner_table(args: argparse.Namespace) -> list[str]:
         "GenPO, no compression": ("genpo", {"compression_coef": 0.0}),
         "GenPO recommended": ("genpo", {**RECOMMENDED_ACTOR, **RECOMMENDED_ALGORITHM}),
     }
+    # the bounded-exploration candidates of the deploy study, each one change on top of the recommended configuration
+    candidates = {"sigma capped at 1": {"max_noise_std": 1.0}, "actions squashed": {"action_bound": 1.0}}
+    candidates["entropy target 0.4"] = {"entropy_target": 0.4}
+    for name, change in candidates.items():
+        variants[f"GenPO recommended, {name}"] = ("genpo", {**RECOMMENDED_ACTOR, **RECOMMENDED_ALGORITHM, **change})
     rollout = RUNNER_ROLLOUT
     lines = [
         f"stock OnPolicyRunner iteration on a synthetic env ({rollout['num_envs']} envs x "

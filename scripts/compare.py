@@ -8,6 +8,8 @@ Examples:
     python scripts/compare.py config/compare_isaac_ant.yaml --address auto           # the cluster of `ray start`
     python scripts/compare.py config/compare_ant.yaml --cpus_per_run 3 --only ppo --seeds 1 2
     python scripts/compare.py config/study_noise_entropy_*.yaml --report_only --cross_task results/study_noise_final
+    python scripts/compare.py config/study_bounded_*.yaml --report_only --deploy_study results/study_bounded \
+        --reference "genpo_recommended_1202 [zero]"
 
 Each spec (see ``config/compare_*.yaml``) names a task, the algorithms, the seeds and the budget; every spec is
 checked before anything trains (task ids, algorithms, overrides, baseline, seeds, budget), and each one with mistakes
@@ -28,7 +30,9 @@ finished, and an overall bar with an estimate of the time left.
 Once every run is done, the spec's ``output_dir`` receives ``summary.md`` and ``summary.csv`` (training and deployed
 returns with confidence intervals, time per iteration, time to a return), ``runs.csv``, ``deployed.csv``,
 ``learning_curves.png`` and ``deployed_curves.png``. ``--cross_task`` ranks the labels of specs on several tasks by
-return relative to the baseline (``genpo_ext.experiments.cross_task``).
+return relative to the baseline (``genpo_ext.experiments.cross_task``); ``--deploy_study`` ranks every (label,
+deployed action) of GenPO runs by deployed return relative to PPO, with the collapse check and each run's env-action
+spread and sigma (``genpo_ext.experiments.deploy_study``).
 """
 
 from __future__ import annotations
@@ -40,15 +44,17 @@ import pathlib
 import re
 import sys
 
+from genpo_ext.evaluation.deploy import STUDY_DEPLOYS
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
-from genpo_ext.experiments.deployed import missing_checkpoints, missing_stochastic
-from genpo_ext.experiments.jobs import EvaluateJob, EvaluationOutcome, TrainJob
+from genpo_ext.experiments.deploy_study import write_deploy_study
+from genpo_ext.experiments.jobs import EvaluateJob, EvaluationOutcome, TrainJob, has_unevaluated
 from genpo_ext.experiments.report import write_report
 from genpo_ext.experiments.scheduler import LocalScheduler, RayScheduler, Resources, Scheduler, default_resources
 from genpo_ext.experiments.spec import CompareSpec, Variant
 from genpo_ext.experiments.sweep import FAILED, SKIPPED, RunOutcome, finished_earlier, read_status
 from genpo_ext.experiments.validation import load_checked_specs
+from genpo_ext.presets import PPO
 
 TRAIN_SCRIPT = pathlib.Path(__file__).resolve().with_name("train.py")
 EVALUATE_SCRIPT = pathlib.Path(__file__).resolve().with_name("evaluate.py")
@@ -99,6 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Also write <path>.md/.csv ranking the labels across the specs' tasks by return / baseline"
         " (default: none).",
+    )
+    parser.add_argument(
+        "--deploy_study",
+        type=pathlib.Path,
+        default=None,
+        help="Also write <path>.md/.csv ranking every (label, deployed action) across the specs' tasks by deployed "
+        "return / PPO, with the collapse check, and <path>_runs.md/.csv with every run's figures (default: none).",
+    )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="With --deploy_study: the '<label> [<deployed action>]' a configuration must beat to qualify "
+        "(e.g. 'genpo_recommended_1202 [zero]'; default: none).",
     )
     parser.add_argument(
         "--only", nargs="+", default=None, metavar="LABEL", help="Train only these algorithm labels (default: all)."
@@ -163,6 +182,8 @@ def flag_errors(args: argparse.Namespace, specs: list[CompareSpec]) -> list[str]
         errors.append(f"--only: unknown labels {sorted(set(args.only) - set(labels))}. Valid: {', '.join(labels)}.")
     if args.seeds is not None and set(args.seeds) - set(seeds):
         errors.append(f"--seeds: {sorted(set(args.seeds) - set(seeds))} are no seeds of the specs. Valid: {seeds}.")
+    if args.reference is not None and args.deploy_study is None:
+        errors.append("--reference needs --deploy_study.")
     if args.max_retries < 0:
         errors.append(f"--max_retries must be at least 0, got {args.max_retries}.")
     if args.cross_task is not None:
@@ -270,10 +291,9 @@ class Sweep:
         """Return the evaluation of a finished run, unless evaluation is off or nothing is left to evaluate."""
         if self.args.no_evaluation:
             return []
-        spec, run_dir = train.spec, train.run_dir
-        if not (missing_checkpoints(spec, run_dir) or missing_stochastic(spec, run_dir)):
+        if not has_unevaluated(train.spec, train.run_dir):
             return []
-        return [EvaluateJob(spec, train.variant, train.seed, EVALUATE_SCRIPT, train.resources)]
+        return [EvaluateJob(train.spec, train.variant, train.seed, EVALUATE_SCRIPT, train.resources)]
 
     def on_result(self, job: TrainJob | EvaluateJob, result: RunOutcome | EvaluationOutcome) -> tuple[list, list]:
         """Return the lines that report a job's result and the jobs that follow from it."""
@@ -349,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         write_benchmark(rows, args.benchmark)
     if args.cross_task is not None:
         write_cross_task(reports, args.cross_task)
+    if args.deploy_study is not None:
+        write_deploy_study(specs, args.deploy_study, STUDY_DEPLOYS, PPO, args.reference or "")
     for outcome in sweep.failures:
         print(f"{LINE_PREFIX} FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
     for run_name in sweep.evaluation_failures:

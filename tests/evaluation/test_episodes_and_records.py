@@ -93,11 +93,14 @@ def test_records_round_trip_and_a_new_evaluation_replaces_the_old(tmp_path):
 
 
 def test_checkpoints_sort_by_iteration_and_unevaluated_ones_are_found(tmp_path: pathlib.Path):
-    """model_10 sorts after model_9; a record with other episodes or another mode does not count as evaluated."""
+    """model_10 sorts after model_9; a record with other episodes, another mode or another deployed action does not
+    count as evaluated."""
     for name in ("model_9.pt", "model_10.pt", "model_0.pt", "notes.pt", "model_x.pt"):
         (tmp_path / name).write_bytes(b"")
     checkpoints = list_checkpoints(tmp_path)
     assert [path.name for path in checkpoints] == ["model_0.pt", "model_9.pt", "model_10.pt"]
     records = [record("model_0.pt"), record("model_9.pt", episodes=8), record("model_10.pt", STOCHASTIC)]
-    missing = unevaluated(checkpoints, records, DETERMINISTIC, episodes=16, seed=10_000)
+    missing = unevaluated(checkpoints, records, DETERMINISTIC, episodes=16, seed=10_000, deploy="zero")
     assert [path.name for path in missing] == ["model_9.pt", "model_10.pt"]
+    missing = unevaluated(checkpoints, records, DETERMINISTIC, episodes=16, seed=10_000, deploy="mean16")
+    assert [path.name for path in missing] == ["model_0.pt", "model_9.pt", "model_10.pt"]

@@ -13,7 +13,7 @@ from rsl_rl.storage import RolloutStorage
 from genpo_ext.algorithms.genpo_loss import ADVANTAGE_NORMALIZATION_EPS, GenPOLoss, validate_genpo_options
 from genpo_ext.models import GenPOActor
 
-LOSS_KEYS = ("value", "surrogate", "entropy", "cross_entropy", "compression", "noise_std", "kl")
+LOSS_KEYS = ("value", "surrogate", "entropy", "cross_entropy", "compression", "noise_std", "entropy_coef", "kl")
 """Keys of the dict :meth:`GenPO.update` returns (rsl_rl logs each as ``Loss/<key>``)."""
 
 
@@ -55,6 +55,8 @@ class GenPO(GenPOLoss, PPO):
         compression_batch_fraction: float = 1.0,
         entropy_term: str = "paper",
         kl_estimator: str = "paper",
+        entropy_target: float | None = None,
+        entropy_coef_lr: float = 0.01,
         **kwargs,
     ) -> None:
         """Initialize GenPO.
@@ -70,6 +72,10 @@ class GenPO(GenPOLoss, PPO):
             entropy_term: What ``entropy_coef`` weights: ``"paper"`` (the cross-entropy of stored outputs) or
                 ``"exact"`` (the flow's closed-form entropy, which a learned noise scale can change).
             kl_estimator: ``"paper"`` (k1 with the code's guard) or ``"k3"`` for the adaptive learning rate.
+            entropy_target: Target of the policy's entropy per action dimension (nats) for a learned entropy
+                coefficient that starts at ``entropy_coef`` (needs ``entropy_term="exact"``); None keeps
+                ``entropy_coef`` fixed. See :class:`~genpo_ext.algorithms.genpo_loss.EntropyDual`.
+            entropy_coef_lr: Step size of the learned entropy coefficient's ``log`` per minibatch.
             **kwargs: Arguments of :class:`~rsl_rl.algorithms.PPO` (clip, gamma, lam, learning rate, ...).
 
         Raises:
@@ -77,7 +83,14 @@ class GenPO(GenPOLoss, PPO):
                 recurrent critic or an actor that is not a flow actor.
         """
         validate_genpo_options(
-            compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator, kwargs
+            compression_coef,
+            compression_loss,
+            compression_batch_fraction,
+            entropy_term,
+            kl_estimator,
+            kwargs,
+            entropy_target,
+            entropy_coef_lr,
         )
         if kwargs.get("use_mixed_precision"):
             raise ValueError(
@@ -92,7 +105,16 @@ class GenPO(GenPOLoss, PPO):
                 "Set the actor's class_name accordingly."
             )
         super().__init__(actor, critic, storage, **kwargs)
-        self._init_genpo_options(compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator)
+        self._init_genpo_options(
+            compression_coef,
+            compression_loss,
+            compression_batch_fraction,
+            entropy_term,
+            kl_estimator,
+            actor,
+            entropy_target,
+            entropy_coef_lr,
+        )
         self._resize_action_storage(storage, actor.output_dim)
 
     @torch.no_grad()

@@ -6,7 +6,9 @@ left to the rsl_rl-facing subclass of ``PPO``.
 
 from __future__ import annotations
 
+import math
 import torch
+import torch.nn as nn
 
 from genpo_ext.algorithms.kl_estimators import KL_ESTIMATORS
 from genpo_ext.modules import CoupledFlow, FlowCondition, non_finite_message
@@ -29,6 +31,49 @@ LEARNING_RATE_BOUNDS = (1e-5, 1e-2)
 LEARNING_RATE_FACTOR = 1.5
 """Multiplicative step of the adaptive learning rate (rsl_rl's PPO factor)."""
 
+ENTROPY_DUAL_MODULE = "entropy_dual"
+"""Name under which the entropy coefficient's dual variable is attached to the actor (its state-dict prefix)."""
+
+
+class EntropyDual(nn.Module):
+    """The entropy coefficient as a dual variable that steers the policy's entropy towards a target (SAC's automatic
+    temperature, here on GenPO's exact entropy inside PPO's loss).
+
+    ``alpha = exp(log_alpha)`` weights the entropy bonus; after each minibatch ``log_alpha`` takes one gradient step
+    on ``log_alpha * (target - H / d)``: alpha grows while the entropy per action dimension ``H / d`` lies below the
+    target and decays towards 0 above it, so the bonus holds the entropy up to the target and never pushes it
+    beyond. ``log_alpha`` is a buffer of the actor it is attached to (:data:`ENTROPY_DUAL_MODULE`): checkpoints,
+    resumption and multi-GPU broadcasts carry it with the actor's parameters. Every update is on the device (no host
+    read); under multi-GPU training the ranks average the entropy first, so they take the same step.
+    """
+
+    def __init__(self, initial_coef: float, target: float, learning_rate: float) -> None:
+        """Initialize the dual variable.
+
+        Args:
+            initial_coef: Initial coefficient alpha (> 0): the algorithm's ``entropy_coef``.
+            target: Target entropy per action dimension, in nats (the doubled action's entropy divided by ``d``).
+            learning_rate: Step size of the dual's gradient step on ``log_alpha`` per minibatch (> 0).
+        """
+        super().__init__()
+        self.target = float(target)
+        self.learning_rate = float(learning_rate)
+        self.register_buffer("log_coef", torch.tensor(math.log(initial_coef)))
+
+    @property
+    def coef(self) -> torch.Tensor:
+        """The current coefficient alpha, a 0-dim tensor without gradient."""
+        return self.log_coef.exp()
+
+    @torch.no_grad()
+    def step(self, entropy_per_dim: torch.Tensor, world_size: int) -> None:
+        """One gradient step of ``log_alpha`` from the minibatch's mean entropy per action dimension (0-dim)."""
+        entropy_per_dim = entropy_per_dim.detach().clone()
+        if world_size > 1:
+            torch.distributed.all_reduce(entropy_per_dim)
+            entropy_per_dim /= world_size
+        self.log_coef.add_(self.learning_rate * (self.target - entropy_per_dim))
+
 
 def validate_genpo_options(
     compression_coef: float,
@@ -37,6 +82,8 @@ def validate_genpo_options(
     entropy_term: str,
     kl_estimator: str,
     ppo_kwargs: dict,
+    entropy_target: float | None = None,
+    entropy_coef_lr: float = 0.01,
 ) -> None:
     """Check GenPO's own algorithm options and the PPO options it cannot honour.
 
@@ -47,6 +94,8 @@ def validate_genpo_options(
         entropy_term: One of :data:`ENTROPY_TERMS`.
         kl_estimator: A key of :data:`~genpo_ext.algorithms.kl_estimators.KL_ESTIMATORS`.
         ppo_kwargs: The keyword arguments passed on to rsl_rl's ``PPO``.
+        entropy_target: Target entropy per action dimension of a learned entropy coefficient, or None.
+        entropy_coef_lr: Step size of the learned entropy coefficient.
 
     Raises:
         ValueError: For an unknown option, a value outside its range (naming the valid ones) or symmetry
@@ -67,6 +116,19 @@ def validate_genpo_options(
         raise ValueError(f"compression_coef must be >= 0, got {compression_coef}.")
     if not 0.0 < compression_batch_fraction <= 1.0:
         raise ValueError(f"compression_batch_fraction must lie in (0, 1], got {compression_batch_fraction}.")
+    if entropy_target is not None:
+        if entropy_term != "exact":
+            raise ValueError(
+                "entropy_target learns the coefficient of the flow's exact entropy; set entropy_term to 'exact' "
+                f"(got '{entropy_term}'), or entropy_target to None."
+            )
+        if "entropy_coef" in ppo_kwargs and not ppo_kwargs["entropy_coef"] > 0.0:
+            raise ValueError(
+                "entropy_target starts the learned entropy coefficient at entropy_coef, which must be > 0, "
+                f"got {ppo_kwargs['entropy_coef']!r}."
+            )
+        if not entropy_coef_lr > 0.0:
+            raise ValueError(f"entropy_coef_lr must be > 0, got {entropy_coef_lr!r}.")
 
 
 class GenPOLoss:
@@ -77,6 +139,8 @@ class GenPOLoss:
     changing them at run time works as it does for PPO. Per minibatch::
 
         loss = surrogate + value_loss_coef * value - entropy_coef * entropy_term + compression_coef * compression
+
+    With ``entropy_target`` set, ``entropy_coef`` is only the start of a learned coefficient (:class:`EntropyDual`).
 
     Host reads (each one a synchronization with the GPU): one per minibatch for the adaptive learning rate (as
     rsl_rl's PPO; none with a fixed schedule) and one per update for the logged losses and the non-finite check
@@ -91,6 +155,8 @@ class GenPOLoss:
     """Fraction of each minibatch on which fresh samples feed the compression loss."""
     entropy_term: str
     """One of :data:`ENTROPY_TERMS`."""
+    entropy_dual: EntropyDual | None
+    """The learned entropy coefficient, or None when ``entropy_coef`` is fixed."""
 
     def _init_genpo_options(
         self,
@@ -99,13 +165,21 @@ class GenPOLoss:
         compression_batch_fraction: float,
         entropy_term: str,
         kl_estimator: str,
+        actor: nn.Module,
+        entropy_target: float | None = None,
+        entropy_coef_lr: float = 0.01,
     ) -> None:
-        """Store GenPO's options, checked before by :func:`validate_genpo_options`."""
+        """Store GenPO's options, checked before by :func:`validate_genpo_options`, and attach a learned entropy
+        coefficient to ``actor`` (the module whose state dict checkpoints hold) when ``entropy_target`` is set."""
         self.compression_coef = compression_coef
         self.compression_loss = compression_loss
         self.compression_batch_fraction = compression_batch_fraction
         self.entropy_term = entropy_term
         self.kl_estimator = KL_ESTIMATORS[kl_estimator]
+        self.entropy_dual = None
+        if entropy_target is not None:
+            self.entropy_dual = EntropyDual(self.entropy_coef, entropy_target, entropy_coef_lr).to(self.device)
+            actor.add_module(ENTROPY_DUAL_MODULE, self.entropy_dual)
 
     def _genpo_minibatch_loss(
         self,
@@ -131,17 +205,26 @@ class GenPOLoss:
             returns: Returns, ``(B, 1)``.
 
         Returns:
-            The loss, and ``{"surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std"}``.
+            The loss, and ``{"surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std",
+            "entropy_coef"}``.
         """
         surrogate = self._surrogate_loss(log_prob, old_log_prob, advantages)
         value = self._value_loss(values, old_values, returns)
         cross_entropy = -log_prob.mean()
-        entropy = flow.entropy(condition).mean()
-        compression = self._compression_term(flow, condition)
+        samples, sampled_condition = self._fresh_samples(flow, condition)
+        # squashed actions: the entropy's squashing term is estimated on the fresh samples
+        if flow.squash.enabled:
+            entropy = flow.entropy(sampled_condition, samples).mean()
+        else:
+            entropy = flow.entropy(condition).mean()
+        compression = self._compression(samples, flow.action_dim) if self.compression_coef > 0.0 else None
+        entropy_coef = self.entropy_dual.coef if self.entropy_dual is not None else self.entropy_coef
         loss = surrogate + self.value_loss_coef * value
-        loss = loss - self.entropy_coef * (entropy if self.entropy_term == "exact" else cross_entropy)
+        loss = loss - entropy_coef * (entropy if self.entropy_term == "exact" else cross_entropy)
         if compression is not None:
             loss = loss + self.compression_coef * compression
+        if self.entropy_dual is not None:
+            self.entropy_dual.step(entropy / flow.action_dim, self.gpu_world_size if self.is_multi_gpu else 1)
         terms = {
             "surrogate": surrogate,
             "value": value,
@@ -149,6 +232,7 @@ class GenPOLoss:
             "cross_entropy": cross_entropy,
             "compression": compression if compression is not None else torch.zeros_like(surrogate),
             "noise_std": flow.noise_std(condition).mean(),
+            "entropy_coef": surrogate.new_full((), self.entropy_coef) if self.entropy_dual is None else entropy_coef,
         }
         return loss, {key: term.detach() for key, term in terms.items()}
 
@@ -168,19 +252,22 @@ class GenPOLoss:
         value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)
         return torch.max(value_losses, (value_clipped - returns).pow(2)).mean()
 
-    def _compression_term(self, flow: CoupledFlow, condition: FlowCondition) -> torch.Tensor | None:
-        """Compression loss on fresh samples (gradient through the flow), or None when it is switched off.
+    def _fresh_samples(
+        self, flow: CoupledFlow, condition: FlowCondition
+    ) -> tuple[torch.Tensor | None, FlowCondition]:
+        """Fresh samples of the current flow (gradient through the flow) for the compression loss and a squashed
+        flow's entropy, and the condition they were drawn from; None when neither needs them.
 
         With ``compression_batch_fraction < 1`` the samples are drawn for a uniformly random subset of the
-        minibatch: an unbiased estimate of the same mean with more variance.
+        minibatch: an unbiased estimate of the same means with more variance.
         """
-        if self.compression_coef == 0.0:
-            return None
+        if self.compression_coef == 0.0 and not flow.squash.enabled:
+            return None, condition
         if self.compression_batch_fraction < 1.0:
             num_rows = max(1, round(self.compression_batch_fraction * condition.batch_size))
             rows = torch.randperm(condition.batch_size, device=condition.step_terms.device)[:num_rows]
             condition = condition.select(rows)
-        return self._compression(flow.sample(condition)[0], flow.action_dim)
+        return flow.sample(condition)[0], condition
 
     def _compression(self, outputs: torch.Tensor, action_dim: int) -> torch.Tensor:
         """Gap between the latent halves: ``E||x_N - y_N||^2`` (paper) or ``E||x_N - y_N||`` (official code)."""
@@ -258,3 +345,4 @@ class GenPOLoss:
             self.learning_rate = min(LEARNING_RATE_BOUNDS[1], self.learning_rate * LEARNING_RATE_FACTOR)
         for param_group in self.optimizer.param_groups:
             param_group["lr"] = self.learning_rate
+

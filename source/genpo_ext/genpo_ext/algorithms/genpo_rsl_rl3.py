@@ -45,6 +45,8 @@ class GenPO(GenPOLoss, PPO):
         compression_batch_fraction: float = 1.0,
         entropy_term: str = "paper",
         kl_estimator: str = "paper",
+        entropy_target: float | None = None,
+        entropy_coef_lr: float = 0.01,
         **kwargs,
     ) -> None:
         """Initialize GenPO.
@@ -58,6 +60,10 @@ class GenPO(GenPOLoss, PPO):
             entropy_term: What ``entropy_coef`` weights: ``"paper"`` (the cross-entropy of stored outputs) or
                 ``"exact"`` (the flow's closed-form entropy, which a learned noise scale can change).
             kl_estimator: ``"paper"`` (k1 with the code's guard) or ``"k3"`` for the adaptive learning rate.
+            entropy_target: Target of the policy's entropy per action dimension (nats) for a learned entropy
+                coefficient that starts at ``entropy_coef`` (needs ``entropy_term="exact"``); None keeps
+                ``entropy_coef`` fixed. See :class:`~genpo_ext.algorithms.genpo_loss.EntropyDual`.
+            entropy_coef_lr: Step size of the learned entropy coefficient's ``log`` per minibatch.
             **kwargs: Arguments of rsl_rl 3's :class:`~rsl_rl.algorithms.PPO` (clip, gamma, lam, learning rate,
                 device, RND and multi-GPU configs, ...).
 
@@ -66,14 +72,14 @@ class GenPO(GenPOLoss, PPO):
                 not a GenPO actor-critic.
         """
         options = (compression_coef, compression_loss, compression_batch_fraction, entropy_term, kl_estimator)
-        validate_genpo_options(*options, kwargs)
+        validate_genpo_options(*options, kwargs, entropy_target, entropy_coef_lr)
         if not isinstance(policy, GenPOActorCritic):
             raise ValueError(
                 f"GenPO needs a flow policy (class_name 'GenPOActorCritic'), got {type(policy).__name__}. "
                 "Set the policy's class_name accordingly."
             )
         super().__init__(policy, **kwargs)
-        self._init_genpo_options(*options)
+        self._init_genpo_options(*options, policy, entropy_target, entropy_coef_lr)
 
     def init_storage(
         self,
@@ -112,7 +118,7 @@ class GenPO(GenPOLoss, PPO):
         Per minibatch the flow is conditioned on the observations once; stored latents are re-scored by exact
         inversion and, when the compression loss is on, fresh samples are drawn from the same condition (see
         :class:`~genpo_ext.algorithms.genpo_loss.GenPOLoss`). Keys: ``surrogate``, ``value``, ``entropy``,
-        ``cross_entropy``, ``compression``, ``noise_std``, ``kl`` (and ``rnd``), logged by the runner as
+        ``cross_entropy``, ``compression``, ``noise_std``, ``entropy_coef``, ``kl`` (and ``rnd``), logged by the runner as
         ``Loss/<key>``. The losses are summed on the device and read once, with the non-finite check, at the end.
 
         Raises:

@@ -11,7 +11,7 @@ import torch
 
 from genpo_ext.checkpoints import checkpoint_problem
 from genpo_ext.evaluation.episodes import Policy, run_episodes
-from genpo_ext.evaluation.records import DETERMINISTIC, STOCHASTIC, EvalRecord, checkpoint_iteration
+from genpo_ext.evaluation.records import DETERMINISTIC, NOT_DEPLOYED, STOCHASTIC, EvalRecord, checkpoint_iteration
 
 
 class CheckpointLoadError(RuntimeError):
@@ -70,6 +70,7 @@ def evaluate_checkpoints(
     seed: int,
     device: str,
     max_steps: int,
+    deploy: str = "zero",
 ) -> Iterator[EvalRecord]:
     """Evaluate each checkpoint on freshly reset envs and yield its record as soon as it exists.
 
@@ -85,6 +86,8 @@ def evaluate_checkpoints(
         seed: Seed of the env resets and of the policy's noise.
         device: Device the checkpoints are loaded onto.
         max_steps: Step budget for one episode per environment.
+        deploy: Label of the deployed action the runner's policy was built with (recorded; ``-`` is written for the
+            stochastic mode).
 
     Raises:
         CheckpointLoadError: If a checkpoint cannot be loaded.
@@ -108,4 +111,5 @@ def evaluate_checkpoints(
             min_return=float(stats.returns.min()),
             max_return=float(stats.returns.max()),
             mean_length=float(stats.lengths.mean()),
+            deploy=deploy if mode == DETERMINISTIC else NOT_DEPLOYED,
         )

@@ -22,6 +22,9 @@ STOCHASTIC = "stochastic"
 POLICY_MODES = (DETERMINISTIC, STOCHASTIC)
 """Valid policy modes."""
 
+NOT_DEPLOYED = "-"
+"""Deployed-action label of the sampled policy's records."""
+
 DEFAULT_EPISODES = 16
 """Complete episodes per checkpoint: the standard error of a MuJoCo mean return is then about a quarter of the
 episodes' spread, below the spread between seeds that the comparisons are about."""
@@ -55,11 +58,14 @@ class EvalRecord:
     """Highest return."""
     mean_length: float
     """Mean episode length in env steps."""
+    deploy: str = "zero"
+    """Deployed action of a deterministic record (:mod:`genpo_ext.evaluation.deploy` label: ``zero`` for the zero
+    latent or a Gaussian's mean, ``mean16``, ``likeliest16``, ...); ``-`` for the sampled policy."""
 
     @property
-    def key(self) -> tuple[str, str]:
-        """What a newer record of the same run replaces: the checkpoint and the policy mode."""
-        return self.checkpoint, self.policy
+    def key(self) -> tuple[str, str, str]:
+        """What a newer record of the same run replaces: the checkpoint, the policy mode and the deployed action."""
+        return self.checkpoint, self.policy, self.deploy
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(EvalRecord))
@@ -93,14 +99,23 @@ def read_records(run_dir: str | pathlib.Path) -> list[EvalRecord]:
         rows = list(csv.DictReader(file))
     types = {field.name: field.type for field in dataclasses.fields(EvalRecord)}
     casts = {"str": str, "int": int, "float": float}
+    # files written before deployed actions were recorded hold the zero latent's (or a Gaussian's mean) only
+    for row in rows:
+        row.setdefault("deploy", "zero" if row["policy"] == DETERMINISTIC else NOT_DEPLOYED)
     return [EvalRecord(**{name: casts[types[name]](row[name]) for name in FIELDS}) for row in rows]
 
 
 def unevaluated(
-    checkpoints: list[pathlib.Path], records: list[EvalRecord], policy: str, episodes: int, seed: int
+    checkpoints: list[pathlib.Path],
+    records: list[EvalRecord],
+    policy: str,
+    episodes: int,
+    seed: int,
+    deploy: str,
 ) -> list[pathlib.Path]:
-    """Return the checkpoints without a record of this policy mode, number of episodes and seed."""
-    done = {r.checkpoint for r in records if (r.policy, r.episodes, r.seed) == (policy, episodes, seed)}
+    """Return the checkpoints without a record of this policy mode, number of episodes, seed and deployed action."""
+    wanted = (policy, episodes, seed, deploy)
+    done = {r.checkpoint for r in records if (r.policy, r.episodes, r.seed, r.deploy) == wanted}
     return [checkpoint for checkpoint in checkpoints if checkpoint.name not in done]
 
 
@@ -112,7 +127,7 @@ def write_records(run_dir: str | pathlib.Path, records: list[EvalRecord]) -> pat
     """
     new_keys = {record.key for record in records}
     kept = [record for record in read_records(run_dir) if record.key not in new_keys]
-    merged = sorted(kept + list(records), key=lambda record: (record.iteration, record.policy))
+    merged = sorted(kept + list(records), key=lambda record: (record.iteration, record.policy, record.deploy))
     path = pathlib.Path(run_dir) / EVAL_FILE
     temporary = path.with_suffix(".csv.tmp")
     with open(temporary, "w", newline="") as file:

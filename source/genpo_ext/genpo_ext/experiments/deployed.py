@@ -1,6 +1,7 @@
 """The deployed policy of a sweep's runs: each finished run's checkpoints evaluated with ``scripts/evaluate.py``
 (deterministic policy, the spec's number of episodes, the common evaluation seed), its last checkpoint also with the
-sampled training policy on the same complete episodes, and the returns it recorded."""
+sampled training policy on the same complete episodes and, for a GenPO run, with every deployed action of
+:data:`~genpo_ext.evaluation.deploy.STUDY_DEPLOYS`, and the returns it recorded."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 
 import numpy as np
 
+from genpo_ext.evaluation.deploy import STUDY_DEPLOYS, DeploySetting, genpo_model_cfg
 from genpo_ext.evaluation.records import (
     DEFAULT_SEED,
     DETERMINISTIC,
@@ -21,6 +23,7 @@ from genpo_ext.evaluation.records import (
     read_records,
     unevaluated,
 )
+from genpo_ext.evaluation.run_folder import read_agent_cfg
 from genpo_ext.experiments.spec import CompareSpec
 from genpo_ext.gymnasium_backend import is_gymnasium_task
 
@@ -46,9 +49,28 @@ class DeployedCurve:
         return float(self.returns[-1])
 
 
+def own_deploy(run_dir: pathlib.Path) -> str:
+    """Label of the deployed action the run's own config builds (``zero`` for PPO and GenPO's default)."""
+    return DeploySetting.of_agent(read_agent_cfg(run_dir, "cpu")).label
+
+
 def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Return the run's checkpoints that have no deterministic evaluation with the spec's episodes and seed."""
-    return unevaluated(list_checkpoints(run_dir), read_records(run_dir), DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
+    """Return the run's checkpoints that have no deterministic evaluation of its own deployed action with the spec's
+    episodes and seed."""
+    records = read_records(run_dir)
+    return unevaluated(
+        list_checkpoints(run_dir), records, DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED, own_deploy(run_dir)
+    )
+
+
+def missing_deploys(spec: CompareSpec, run_dir: pathlib.Path) -> list[str]:
+    """Return the deployed actions of :data:`STUDY_DEPLOYS` that a GenPO run's last checkpoint was not scored with
+    (none for another policy)."""
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints or genpo_model_cfg(read_agent_cfg(run_dir, "cpu")) is None:
+        return []
+    scored = read_deploys(spec, run_dir)
+    return [label for label in STUDY_DEPLOYS if label not in scored]
 
 
 def missing_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
@@ -57,7 +79,12 @@ def missing_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
 
 
 def evaluation_command(
-    spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path, policy: str = DETERMINISTIC
+    spec: CompareSpec,
+    run_dir: pathlib.Path,
+    overrides: tuple[str, ...],
+    script: pathlib.Path,
+    policy: str = DETERMINISTIC,
+    deploys: list[str] | None = None,
 ) -> list[str]:
     """Return the ``scripts/evaluate.py`` command that evaluates a run's unevaluated checkpoints.
 
@@ -67,9 +94,13 @@ def evaluation_command(
         overrides: The run's override tokens; its ``env.*`` tokens apply to an IsaacLab task's evaluation envs.
         script: Path of ``scripts/evaluate.py``.
         policy: ``deterministic`` evaluates every checkpoint; ``stochastic`` the last one with the sampled policy.
+        deploys: Deployed actions to score on the last checkpoint instead (deterministic policy).
     """
     command = [sys.executable, str(script), "--run_dir", str(run_dir), "--task", spec.task]
-    command += ["--all_checkpoints"] if policy == DETERMINISTIC else ["--stochastic"]
+    if deploys:
+        command += ["--deploy", *deploys]
+    else:
+        command += ["--all_checkpoints"] if policy == DETERMINISTIC else ["--stochastic"]
     command += ["--missing_only", "--episodes", str(spec.eval_episodes), "--seed", str(DEFAULT_SEED)]
     if spec.device is not None:
         command += ["--device", spec.device]
@@ -79,24 +110,31 @@ def evaluation_command(
 
 
 def evaluate_run(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> bool:
-    """Evaluate a finished run's unevaluated checkpoints with the deterministic policy and its last checkpoint with
-    the stochastic one, appending the output to the run's ``eval.log``.
+    """Evaluate a finished run's unevaluated checkpoints with the deterministic policy, its last checkpoint with the
+    stochastic one and (GenPO) with every deployed action of :data:`STUDY_DEPLOYS`, appending the output to the
+    run's ``eval.log``.
 
     Returns:
-        Whether every checkpoint of the run, and the last one stochastically, is evaluated afterwards.
+        Whether every checkpoint of the run, and the last one stochastically and in every deployed action, is
+        evaluated afterwards.
     """
     missing = missing_checkpoints(spec, run_dir)
-    policies = ([DETERMINISTIC] if missing else []) + ([STOCHASTIC] if missing_stochastic(spec, run_dir) else [])
-    if not policies:
+    deploys = missing_deploys(spec, run_dir)
+    commands = [evaluation_command(spec, run_dir, overrides, script, DETERMINISTIC)] if missing else []
+    if missing_stochastic(spec, run_dir):
+        commands.append(evaluation_command(spec, run_dir, overrides, script, STOCHASTIC))
+    if deploys:
+        commands.append(evaluation_command(spec, run_dir, overrides, script, deploys=deploys))
+    if not commands:
         return True
+    extra = [f"the last one {part}" for part, todo in (("stochastically", missing_stochastic(spec, run_dir)),
+                                                       (f"as {', '.join(deploys)}", deploys)) if todo]
     print(f"[compare]   evaluating {len(missing)} checkpoint(s) of {run_dir}"
-          f"{' and the last one stochastically' if STOCHASTIC in policies else ''}, output in {run_dir / EVAL_LOG_FILE}",
-          flush=True)
+          f"{''.join(f' and {part}' for part in extra)}, output in {run_dir / EVAL_LOG_FILE}", flush=True)
     start = time.monotonic()
     returncode = 0
     with open(run_dir / EVAL_LOG_FILE, "a") as log:
-        for policy in policies:
-            command = evaluation_command(spec, run_dir, overrides, script, policy)
+        for command in commands:
             log.write(" ".join(command) + "\n")
             log.flush()
             returncode = returncode or subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
@@ -108,17 +146,19 @@ def evaluate_run(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str,
     print(f"[compare]   deployed return {curve.final_return:.1f} at iteration {curve.iterations[-1]}"
           f"{'' if stochastic is None else f', stochastic {stochastic:.1f}'} "
           f"({(time.monotonic() - start) / 60:.1f} min)", flush=True)
-    return not missing_checkpoints(spec, run_dir) and not missing_stochastic(spec, run_dir)
+    complete = not missing_checkpoints(spec, run_dir) and not missing_stochastic(spec, run_dir)
+    return complete and not missing_deploys(spec, run_dir)
 
 
 def read_deployed(spec: CompareSpec, run_dir: pathlib.Path) -> DeployedCurve | None:
     """Return the deployed returns a run's ``eval.csv`` records with the spec's episodes and seed, or None if the
     run's last checkpoint has none (a run is compared by its last checkpoint)."""
     checkpoints = list_checkpoints(run_dir)
+    wanted = (DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED, own_deploy(run_dir))
     records = {
         record.iteration: record.mean_return
         for record in read_records(run_dir)
-        if (record.policy, record.episodes, record.seed) == (DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
+        if (record.policy, record.episodes, record.seed, record.deploy) == wanted
     }
     if not checkpoints or checkpoint_iteration(checkpoints[-1]) not in records:
         return None
@@ -136,3 +176,17 @@ def read_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> float | None:
     return next(
         (r.mean_return for r in read_records(run_dir) if (r.checkpoint, r.policy, r.episodes, r.seed) == target), None
     )
+
+
+def read_deploys(spec: CompareSpec, run_dir: pathlib.Path) -> dict[str, float]:
+    """Return the mean return of each deployed action scored on the run's last checkpoint with the spec's episodes
+    and seed, by label (a PPO run has ``zero``, its Gaussian's mean)."""
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        return {}
+    target = (checkpoints[-1].name, DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED)
+    return {
+        r.deploy: r.mean_return
+        for r in read_records(run_dir)
+        if (r.checkpoint, r.policy, r.episodes, r.seed) == target
+    }

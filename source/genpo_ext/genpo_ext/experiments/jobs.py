@@ -10,11 +10,18 @@ import io
 import pathlib
 from collections.abc import Callable, Iterator
 
-from genpo_ext.experiments.deployed import evaluate_run, missing_checkpoints, missing_stochastic
+from genpo_ext.experiments.deployed import evaluate_run, missing_checkpoints, missing_deploys, missing_stochastic
 from genpo_ext.experiments.run_claim import RunClaim, is_claimed
 from genpo_ext.experiments.scheduler import Claimed, Resources, thread_environment
 from genpo_ext.experiments.spec import CompareSpec, Variant
 from genpo_ext.experiments.sweep import FAILED, RunOutcome, train_run
+
+
+def has_unevaluated(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
+    """Return whether :func:`~genpo_ext.experiments.deployed.evaluate_run` has something left to evaluate in a run:
+    a checkpoint, a deployed action of the spec, or the last checkpoint's sampled policy."""
+    missing = missing_checkpoints(spec, run_dir) or missing_deploys(spec, run_dir)
+    return bool(missing) or missing_stochastic(spec, run_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +115,7 @@ class EvaluateJob(RunJob):
     def __call__(self, report: Callable[[str], None]) -> EvaluationOutcome:
         output = io.StringIO()
         with self.claimed_run():
-            if missing_checkpoints(self.spec, self.run_dir) or missing_stochastic(self.spec, self.run_dir):
+            if has_unevaluated(self.spec, self.run_dir):
                 report("evaluation started")
             # the evaluation prints its own lines; the scheduler prints them where the command's output goes
             with contextlib.redirect_stdout(output):

@@ -12,6 +12,12 @@ RETURN_TAG = "Train/mean_reward"
 """Mean return of the last 100 finished training episodes, logged per iteration once an episode has finished."""
 COLLECTION_TIME_TAG = "Perf/collection_time"
 LEARNING_TIME_TAG = "Perf/learning_time"
+ACTION_STD_TAG = "Policy/mean_std"
+"""The policy's env-action spread per iteration (a Gaussian's std; for GenPO estimated from flow samples)."""
+NOISE_STD_TAG = "Loss/noise_std"
+"""GenPO's mean latent noise scale sigma per iteration."""
+ENTROPY_COEF_TAG = "Loss/entropy_coef"
+"""GenPO's entropy coefficient per iteration (learned with an entropy target)."""
 
 
 @dataclasses.dataclass
@@ -63,3 +69,15 @@ def read_run_log(run_dir: str | pathlib.Path) -> RunLog:
         raise FileNotFoundError(f"No rsl_rl timing scalars in the event files of {run_dir}.")
     return_iterations, returns = _series(accumulator, RETURN_TAG)
     return RunLog(iterations, collection_time, learning_time, return_iterations, returns)
+
+
+def read_final_scalars(run_dir: str | pathlib.Path, tags: tuple[str, ...]) -> dict[str, float]:
+    """Return the value each tag logged at its last iteration in ``run_dir``'s event files (NaN for a tag never
+    logged, e.g. GenPO's noise scale in a PPO run)."""
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    finals = {}
+    for tag in tags:
+        _, values = _series(accumulator, tag)
+        finals[tag] = float(values[-1]) if len(values) else float("nan")
+    return finals

@@ -26,6 +26,17 @@ class Variant:
 
 
 @dataclasses.dataclass(frozen=True)
+class RecordedRuns:
+    """Finished runs of an earlier sweep whose run folders are gone, by the figures its ``runs.csv`` recorded."""
+
+    path: pathlib.Path
+    """The ``runs.csv`` a report wrote (columns ``task``, ``algorithm``, ``seed``, ``final_return``,
+    ``deployed_return``, ``stochastic_return``)."""
+    labels: dict[str, str]
+    """The spec's label of each recorded algorithm: ``{label: algorithm in the file}``."""
+
+
+@dataclasses.dataclass(frozen=True)
 class CompareSpec:
     """A sweep over every (variant, seed) of one task; see ``config/compare_*.yaml`` for examples."""
 
@@ -55,6 +66,8 @@ class CompareSpec:
     """Folder receiving the plot and the tables."""
     eval_episodes: int = DEFAULT_EPISODES
     """Complete episodes per checkpoint of the deployed-policy evaluation (``scripts/evaluate.py --episodes``)."""
+    recorded_runs: RecordedRuns | None = None
+    """Runs of an earlier sweep that studies (``scripts/compare.py --deploy_study``) count beside this spec's own."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -71,7 +84,9 @@ class CompareSpec:
 
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
-OPTIONAL_KEYS = ("name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes")
+OPTIONAL_KEYS = (
+    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs"
+)
 
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
 """Devices a spec may name: the CPU, the current CUDA device or a numbered one."""
@@ -186,6 +201,10 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
     baseline = raw.get("baseline", "ppo" if "ppo" in labels else labels[0])
     if baseline not in labels:
         raise SpecError(f"baseline '{baseline}' is not an algorithm label. Valid: {', '.join(labels)}.")
+    recorded = raw.get("recorded_runs")
+    if recorded is not None and (not isinstance(recorded, dict) or set(recorded) != {"path", "labels"}):
+        got = sorted(recorded) if isinstance(recorded, dict) else recorded
+        raise SpecError(f"'recorded_runs' needs exactly the keys path and labels, got {got!r}.")
     num_envs, num_steps_per_env = _positive_int(raw, "num_envs"), _positive_int(raw, "num_steps_per_env")
     budget_key = "iterations" if "iterations" in raw else "env_steps"
     budget = _positive_int(raw, budget_key)
@@ -207,4 +226,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         log_root=pathlib.Path(raw["log_root"]),
         output_dir=pathlib.Path(raw["output_dir"]),
         eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
+        recorded_runs=RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])) if recorded else None,
     )

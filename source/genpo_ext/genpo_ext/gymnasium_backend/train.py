@@ -20,6 +20,7 @@ import yaml
 
 from genpo_ext.checkpoints import CheckpointError, compile_flag_regex, select_checkpoint, warn
 from genpo_ext.distributed import ProcessRank, launch_problem
+from genpo_ext.evaluation.deploy import genpo_model_cfg
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
 from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors
 from genpo_ext.gymnasium_backend.runner import GymnasiumRunner
@@ -200,6 +201,14 @@ def resume_checkpoint(args: argparse.Namespace, experiment_dir: pathlib.Path) ->
     return find_checkpoint(experiment_dir, args.load_run, args.checkpoint)
 
 
+def record_action_clip(agent_cfg: dict, action_clip: float | None) -> None:
+    """Give a GenPO actor the envs' symmetric action clip (``action_clip``, for its ``mean`` deployed action) unless
+    the config sets one."""
+    model = genpo_model_cfg(agent_cfg)
+    if model is not None:
+        model.setdefault("action_clip", action_clip)
+
+
 def save_params(log_dir: pathlib.Path, task: str, env_cfg: dict, agent_cfg: dict) -> None:
     """Record the run's resolved env and agent configs in ``<log_dir>/params``."""
     os.makedirs(log_dir / "params", exist_ok=True)
@@ -241,6 +250,7 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
         make_kwargs=env_cfg["make_kwargs"],
     )
     try:
+        record_action_clip(agent_cfg, env.action_clip)
         # rsl_rl logs from global rank 0 only; the other processes write nothing either
         if rank.is_main:
             save_params(log_dir, args.task, env_cfg, agent_cfg)

@@ -84,6 +84,14 @@ class GymnasiumVecEnv(VecEnv):
 
         self.reset(seed)
 
+    @property
+    def action_clip(self) -> float | None:
+        """The symmetric bound ``b`` the envs clip actions to when the action box is ``[-b, b]`` in every dimension
+        (GenPO's ``mean`` deployed action clips its draws the same way); None for any other box."""
+        bound = float(self._action_high.max())
+        symmetric = (self._action_high == bound).all() and (self._action_low == -bound).all()
+        return bound if symmetric and np.isfinite(bound) else None
+
     def reset(self, seed: int) -> tuple[TensorDict, dict]:
         """Reset every env, env ``i`` with seed ``seed + i``, and return the first observations."""
         observations, _ = self.vector_env.reset(seed=[seed + i for i in range(self.num_envs)])

@@ -90,7 +90,9 @@ def derive_genpo_runner_cfg(
     hidden_dims, obs_normalization = _stock_actor_layout(stock_cfg)
     # a plain deep copy: ``cfg.copy()`` re-runs ``__post_init__``, which some stock configs cannot run twice
     genpo_cfg = copy.deepcopy(stock_cfg)
-    genpo_cfg.actor = RslRlGenPOActorCfg(hidden_dims=copy.deepcopy(hidden_dims), obs_normalization=obs_normalization)
+    genpo_cfg.actor = RslRlGenPOActorCfg(
+        hidden_dims=copy.deepcopy(hidden_dims), obs_normalization=obs_normalization, action_clip=stock_cfg.clip_actions
+    )
     genpo_cfg.algorithm = RslRlGenPOAlgorithmCfg(**_ppo_settings(stock_cfg.algorithm))
     genpo_cfg.experiment_name = _genpo_experiment_name(genpo_cfg.experiment_name, preset)
     paper = paper_hyperparameters_for(task_id)

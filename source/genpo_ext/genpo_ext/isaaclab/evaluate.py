@@ -35,6 +35,7 @@ def evaluate_run(
     seed: int,
     device: str | None,
     overrides: list[str],
+    deploys: list | None = None,
 ) -> Iterator[EvalRecord]:
     """Yield the evaluation of each checkpoint: one complete episode in each of ``episodes`` environments.
 
@@ -50,6 +51,11 @@ def evaluate_run(
         seed: Seed of the evaluation environments and of the policy's noise.
         device: Device of simulation and agent; None picks the first GPU, else the CPU.
         overrides: ``env.*`` Hydra overrides of the env config.
+        deploys: Deployed actions (:class:`~genpo_ext.evaluation.deploy.DeploySetting`) to score in the deterministic
+            mode; None scores the one the run's config builds.
+
+    Raises:
+        ValueError: If a deployed action needs a GenPO policy and the run trained another.
     """
     task_id = resolve_task_or_exit(task)
     device = resolve_device(device)
@@ -60,18 +66,18 @@ def evaluate_run(
     from isaaclab_tasks.utils import resolve_task_config
     from rsl_rl.runners import OnPolicyRunner
 
+    from genpo_ext.evaluation.deploy import DeploySetting
     from genpo_ext.evaluation.policies import evaluate_checkpoints
     from genpo_ext.evaluation.run_folder import read_agent_cfg
 
     env_cfg, _ = resolve_task_config(task_id, ENV_CFG_ENTRY_POINT, overrides=overrides)
-    agent_cfg = read_agent_cfg(run_dir, device)
+    clip_actions = read_agent_cfg(run_dir, device).get("clip_actions")
     with launch_simulation(env_cfg, launcher_args(device)):
         env_cfg.scene.num_envs = episodes
         env_cfg.sim.device = device
         env_cfg.seed = seed
-        env = RslRlVecEnvWrapper(gym.make(task_id, cfg=env_cfg), clip_actions=agent_cfg.get("clip_actions"))
+        env = RslRlVecEnvWrapper(gym.make(task_id, cfg=env_cfg), clip_actions=clip_actions)
         try:
-            runner = OnPolicyRunner(env, agent_cfg, log_dir=None, device=device)
 
             def reset_env(reset_seed: int) -> None:
                 """Reset every environment from ``reset_seed`` (IsaacLab seeds torch, numpy and warp with it)."""
@@ -79,6 +85,13 @@ def evaluate_run(
 
             # one step past the time limit: the step that times an episode out reports it done
             max_steps = int(env.max_episode_length) + 1
-            yield from evaluate_checkpoints(runner, env, checkpoints, reset_env, mode, seed, device, max_steps)
+            for deploy in deploys or [None]:
+                agent_cfg = read_agent_cfg(run_dir, device)
+                deploy = deploy or DeploySetting.of_agent(agent_cfg)
+                deploy.apply_to(agent_cfg, clip_actions)
+                runner = OnPolicyRunner(env, agent_cfg, log_dir=None, device=device)
+                yield from evaluate_checkpoints(
+                    runner, env, checkpoints, reset_env, mode, seed, device, max_steps, deploy.label
+                )
         finally:
             env.close()

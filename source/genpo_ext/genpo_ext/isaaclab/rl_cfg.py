@@ -81,6 +81,30 @@ class RslRlGenPOActorCfg(RslRlMLPModelCfg):
     """When Mish runs as a compiled kernel (the same function, fused): ``"auto"`` on the CPU, where it was measured to
     help, ``"always"`` or ``"never"``. Defaults to ``"auto"``."""
 
+    max_noise_std: float | None = None
+    """Smooth upper bound of a learned sigma (a cap on the latent noise; the parameter keeps its gradient beyond it);
+    None leaves it unbounded. Defaults to None."""
+
+    action_bound: float | None = None
+    """Half-width b of an action box inside the flow: both halves pass through ``b * tanh`` before they are averaged,
+    so env actions lie in (-b, b), the density stays exact and the exact entropy counts the squashing (an entropy
+    bonus then cannot buy saturated noise). None keeps the paper's unbounded actions. Defaults to None."""
+
+    deterministic_mode: Literal["zero", "mean", "likeliest"] = "zero"
+    """The deployed action (play, JIT/ONNX export, evaluation): ``"zero"`` (the zero latent through the flow),
+    ``"mean"`` (the mean of K fixed draws' env actions after :attr:`action_clip`) or ``"likeliest"`` (the most likely
+    of K fixed draws under the exact density). Defaults to ``"zero"``."""
+
+    deterministic_samples: int = 16
+    """Number K of fixed draws of the ``"mean"`` and ``"likeliest"`` deployed actions. Defaults to 16."""
+
+    deterministic_temperature: float = 1.0
+    """Scale in (0, 1] of those draws relative to the policy's latent noise. Defaults to 1.0."""
+
+    action_clip: float | None = None
+    """Symmetric bound the environment clips actions to, applied to each draw of the ``"mean"`` deployed action.
+    GenPO's configs derived from a task copy the agent config's :attr:`clip_actions` here. Defaults to None."""
+
     def __delattr__(self, name: str) -> None:
         """Delete an attribute, except the latent noise fields (:data:`LATENT_NOISE_FIELDS`).
 
@@ -124,3 +148,11 @@ class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
     """What :attr:`entropy_coef` weights: ``"paper"`` (the cross-entropy of stored latents, as the paper's code) or
     ``"exact"`` (the flow's closed-form entropy, which a learned latent noise scale can change, as PPO's bonus does).
     Defaults to ``"paper"``."""
+
+    entropy_target: float | None = None
+    """Target entropy per action dimension (nats) of a learned entropy coefficient that starts at
+    :attr:`entropy_coef`: the coefficient grows while the policy's exact entropy lies below the target and decays
+    above it (needs ``entropy_term="exact"``). None keeps :attr:`entropy_coef` fixed. Defaults to None."""
+
+    entropy_coef_lr: float = 0.01
+    """Step size of the learned entropy coefficient's logarithm per minibatch. Defaults to 0.01."""

@@ -72,6 +72,7 @@ def derive_genpo_runner_cfg(
         actor_hidden_dims=copy.deepcopy(stock_policy.actor_hidden_dims),
         critic_hidden_dims=copy.deepcopy(stock_policy.critic_hidden_dims),
         critic_activation=stock_policy.activation,
+        action_clip=stock_cfg.clip_actions,
     )
     genpo_cfg.algorithm = RslRlGenPOAlgorithmCfg(**_ppo_settings(stock_cfg.algorithm))
     genpo_cfg.experiment_name = f"{stock_cfg.experiment_name}_{preset.name}"

@@ -92,6 +92,29 @@ class RslRlGenPOActorCriticCfg:
     """When Mish runs as a compiled kernel: ``"auto"`` (on the CPU), ``"always"`` or ``"never"``. Defaults to
     ``"auto"``."""
 
+    max_noise_std: float | None = None
+    """Smooth upper bound of a learned sigma (a cap on the latent noise); None leaves it unbounded. Defaults to
+    None."""
+
+    action_bound: float | None = None
+    """Half-width b of an action box inside the flow (both halves pass through ``b * tanh``; the density stays
+    exact); None keeps the paper's unbounded actions. Defaults to None."""
+
+    deterministic_mode: Literal["zero", "mean", "likeliest"] = "zero"
+    """The deployed action of ``act_inference``, play and the exports: ``"zero"`` (the zero latent), ``"mean"`` (the
+    mean of K fixed draws' env actions after :attr:`action_clip`) or ``"likeliest"`` (the most likely of K fixed
+    draws under the exact density). Defaults to ``"zero"``."""
+
+    deterministic_samples: int = 16
+    """Number K of fixed draws of the ``"mean"`` and ``"likeliest"`` deployed actions. Defaults to 16."""
+
+    deterministic_temperature: float = 1.0
+    """Scale in (0, 1] of those draws relative to the policy's latent noise. Defaults to 1.0."""
+
+    action_clip: float | None = None
+    """Symmetric bound the environment clips actions to, applied to each draw of the ``"mean"`` deployed action;
+    configs derived from a task copy the agent config's ``clip_actions``. Defaults to None."""
+
 
 @configclass
 class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
@@ -121,6 +144,13 @@ class RslRlGenPOAlgorithmCfg(RslRlPpoAlgorithmCfg):
     entropy_term: Literal["paper", "exact"] = "paper"
     """What ``entropy_coef`` weights: ``"paper"`` (the cross-entropy of stored actions, as the official code) or
     ``"exact"`` (the flow's closed-form entropy, which a learned noise scale can change). Defaults to ``"paper"``."""
+
+    entropy_target: float | None = None
+    """Target entropy per action dimension (nats) of a learned entropy coefficient that starts at ``entropy_coef``
+    (needs ``entropy_term="exact"``); None keeps ``entropy_coef`` fixed. Defaults to None."""
+
+    entropy_coef_lr: float = 0.01
+    """Step size of the learned entropy coefficient's logarithm per minibatch. Defaults to 0.01."""
 
     kl_estimator: Literal["paper", "k3"] = "paper"
     """KL estimate driving the adaptive learning rate: ``"paper"`` (mean log-ratio, as the official code) or

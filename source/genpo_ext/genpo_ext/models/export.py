@@ -10,7 +10,8 @@ from genpo_ext.modules import CoupledFlow, use_native_activations
 
 
 class JitGenPOPolicy(nn.Module):
-    """Deterministic GenPO policy for TorchScript: normalize, push the zero latent through the flow, average halves."""
+    """Deterministic GenPO policy for TorchScript: normalize, then the flow's deployed action (the zero latent, or the
+    mean or likeliest of its fixed draws, as one batched graph)."""
 
     def __init__(self, obs_normalizer: nn.Module, flow: CoupledFlow) -> None:
         """Copy the normalizer and the flow so that export never aliases training parameters; the copy uses the
@@ -22,7 +23,7 @@ class JitGenPOPolicy(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map concatenated observations of shape ``(B, obs_dim)`` to actions of shape ``(B, d)``."""
-        return self.flow.to_env_action(self.flow.deterministic_output(self.obs_normalizer(x)))
+        return self.flow.deployed_action(self.obs_normalizer(x))
 
     @torch.jit.export
     def reset(self) -> None:

@@ -32,8 +32,9 @@ class GenPOActor(MLPModel):
     The model's *output* (what :meth:`forward` samples with ``stochastic_output=True``, what the rollout stores and
     what :meth:`get_output_log_prob` scores) is the flow's doubled latent ``(x_N, y_N)`` of dimension ``2 d``;
     :attr:`output_dim` is therefore ``2 d``. The environment action is ``(x_N + y_N) / 2``
-    (:meth:`to_env_action`); the deterministic output (``stochastic_output=False``, JIT/ONNX export) is the env
-    action of the zero latent.
+    (:meth:`to_env_action`; with ``action_bound`` the halves are squashed first); the deterministic output
+    (``stochastic_output=False``, JIT/ONNX export) is the flow's deployed action (``deterministic_mode``: the zero
+    latent's env action by default).
 
     Calls served for :class:`rsl_rl.algorithms.PPO` and its runner: ``forward(obs, stochastic_output=...)``,
     :meth:`get_output_log_prob`, :attr:`output_distribution_params`, :attr:`output_entropy`,
@@ -70,6 +71,12 @@ class GenPOActor(MLPModel):
         init_noise_std: float = 1.0,
         min_noise_std: float = 0.0,
         compile_activation: str = "auto",
+        max_noise_std: float | None = None,
+        action_bound: float | None = None,
+        deterministic_mode: str = "zero",
+        deterministic_samples: int = 16,
+        deterministic_temperature: float = 1.0,
+        action_clip: float | None = None,
         distribution_cfg: dict | None = None,
     ) -> None:
         """Initialize the GenPO actor.
@@ -93,6 +100,17 @@ class GenPOActor(MLPModel):
             min_noise_std: Lower bound of a learned sigma, a floor on the latent noise (0: unbounded).
             compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (on the CPU, where it was measured
                 to help), ``"always"`` or ``"never"``.
+            max_noise_std: Smooth upper bound of a learned sigma, a cap on the latent noise (None: unbounded).
+            action_bound: Half-width ``b`` of the action box: both halves pass through ``b * tanh`` before they are
+                averaged, so env actions lie in ``(-b, b)`` and the entropy counts the squashing (None: the paper's
+                unbounded actions).
+            deterministic_mode: The deployed action (``stochastic_output=False``, play, JIT/ONNX export): ``"zero"``
+                (the image of the zero latent), ``"mean"`` (the mean of K fixed draws' env actions after
+                ``action_clip``) or ``"likeliest"`` (the most likely of K fixed draws under the exact density).
+            deterministic_samples: Number K of fixed draws of the ``mean`` and ``likeliest`` deployed actions.
+            deterministic_temperature: Scale in ``(0, 1]`` of those draws relative to the policy's noise.
+            action_clip: Symmetric bound the environment clips actions to (rsl_rl's ``clip_actions``, a gymnasium
+                task's action box), applied to each draw of the ``mean`` deployed action; None: no clip.
             distribution_cfg: Accepted for compatibility with stock actor configs and ignored with a warning: the
                 flow defines the action distribution.
 
@@ -125,6 +143,12 @@ class GenPOActor(MLPModel):
             init_noise_std=init_noise_std,
             min_noise_std=min_noise_std,
             compile_activation=compile_activation,
+            max_noise_std=max_noise_std,
+            action_bound=action_bound,
+            deterministic_mode=deterministic_mode,
+            deterministic_samples=deterministic_samples,
+            deterministic_temperature=deterministic_temperature,
+            action_clip=action_clip,
         )
         # Observations (normalized), flow condition and output log-probs of the last forward pass
         self._obs_latent: torch.Tensor | None = None
@@ -156,7 +180,7 @@ class GenPOActor(MLPModel):
         obs = unpad_trajectories(obs, masks) if masks is not None else obs
         if not stochastic_output:
             self._obs_latent, self._condition = self.get_latent(obs), None
-            return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
+            return self.flow.deployed_action(self._obs_latent)
         outputs, self._output_log_prob = self.flow.sample(self.condition_on(obs))
         # The sampled log-prob is finite by construction; a diverged flow shows in its outputs
         self._record_non_finite(outputs, SAMPLES)
@@ -243,9 +267,9 @@ class GenPOActor(MLPModel):
 
     @property
     def output_mean(self) -> torch.Tensor:
-        """Deterministic environment action for the observations of the last forward pass."""
+        """Deployed (deterministic) environment action for the observations of the last forward pass."""
         with torch.no_grad():
-            return self.flow.to_env_action(self.flow.deterministic_output(self._obs_latent))
+            return self.flow.deployed_action(self._obs_latent)
 
     @property
     def output_std(self) -> torch.Tensor:

@@ -45,8 +45,9 @@ class GenPOActorCritic(nn.Module):
 
     The policy's *actions* (what :meth:`act` samples, what the rollout stores and what :meth:`get_actions_log_prob`
     scores) are the flow's doubled latent ``(x_N, y_N)`` of dimension ``2 d`` (:attr:`latent_dim`); the environment
-    receives ``(x_N + y_N) / 2`` (:meth:`to_env_action`). :meth:`act_inference` returns the environment action of the
-    zero latent, the deterministic policy that play and export use.
+    receives ``(x_N + y_N) / 2`` (:meth:`to_env_action`). :meth:`act_inference` returns the flow's deployed action (the
+    zero latent's env action unless ``deterministic_mode`` says otherwise), the deterministic policy that play and
+    export use.
 
     Calls served for rsl_rl 3's :class:`~rsl_rl.algorithms.PPO`, its ``OnPolicyRunner`` and IsaacLab 2.3's exporters:
     ``is_recurrent``, :meth:`act`, :meth:`act_inference`, :meth:`evaluate`, :meth:`get_actions_log_prob`,
@@ -85,6 +86,12 @@ class GenPOActorCritic(nn.Module):
         time_embed_dim: int = 32,
         time_hidden_dims: tuple[int, ...] | list[int] = (256, 256),
         compile_activation: str = "auto",
+        max_noise_std: float | None = None,
+        action_bound: float | None = None,
+        deterministic_mode: str = "zero",
+        deterministic_samples: int = 16,
+        deterministic_temperature: float = 1.0,
+        action_clip: float | None = None,
     ) -> None:
         """Initialize the actor-critic.
 
@@ -109,6 +116,15 @@ class GenPOActorCritic(nn.Module):
             time_hidden_dims: Hidden layer sizes of the time-embedding MLP (paper: [256, 256]).
             compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (on the CPU), ``"always"`` or
                 ``"never"``.
+            max_noise_std: Smooth upper bound of a learned sigma, a cap on the latent noise (None: unbounded).
+            action_bound: Half-width ``b`` of the action box both halves are squashed into by ``b * tanh`` (None:
+                the paper's unbounded actions).
+            deterministic_mode: The deployed action of :meth:`act_inference` and the exports: ``"zero"``, ``"mean"``
+                or ``"likeliest"`` (as :class:`~genpo_ext.models.GenPOActor`).
+            deterministic_samples: Number K of fixed draws of the ``mean`` and ``likeliest`` deployed actions.
+            deterministic_temperature: Scale in ``(0, 1]`` of those draws relative to the policy's noise.
+            action_clip: Symmetric bound the environment clips actions to (the agent config's ``clip_actions``),
+                applied to each draw of the ``mean`` deployed action; None: no clip.
 
         Raises:
             ValueError: If an observation group is not one-dimensional or an argument lies outside its range.
@@ -132,6 +148,12 @@ class GenPOActorCritic(nn.Module):
             init_noise_std=init_noise_std,
             min_noise_std=min_noise_std,
             compile_activation=compile_activation,
+            max_noise_std=max_noise_std,
+            action_bound=action_bound,
+            deterministic_mode=deterministic_mode,
+            deterministic_samples=deterministic_samples,
+            deterministic_temperature=deterministic_temperature,
+            action_clip=action_clip,
         )
         self.actor_obs_normalization = actor_obs_normalization
         self.actor_obs_normalizer = (
@@ -188,7 +210,7 @@ class GenPOActorCritic(nn.Module):
 
     def act_inference(self, obs: TensorDict) -> torch.Tensor:
         """Deterministic environment action of shape ``(B, d)``: the zero latent pushed through the flow."""
-        return self.flow.to_env_action(self.flow.deterministic_output(self._normalized_actor_obs(obs)))
+        return self.flow.deployed_action(self._normalized_actor_obs(obs))
 
     def evaluate(self, obs: TensorDict, **kwargs: Any) -> torch.Tensor:
         """Value estimates of shape ``(B, 1)``; ``kwargs`` (recurrent-policy arguments) are unused."""
@@ -265,7 +287,7 @@ class GenPOActorCritic(nn.Module):
     def action_mean(self) -> torch.Tensor:
         """Deterministic environment action (the zero latent's) for the last observations, shape ``(B, d)``."""
         with torch.no_grad():
-            return self.flow.to_env_action(self.flow.deterministic_output(self._actor_obs))
+            return self.flow.deployed_action(self._actor_obs)
 
     @property
     def action_std(self) -> torch.Tensor:

@@ -7,7 +7,9 @@ import torch
 import torch.nn as nn
 from typing import NamedTuple
 
+from genpo_ext.modules.action_squash import ActionSquash
 from genpo_ext.modules.activations import use_fast_activations
+from genpo_ext.modules.deployment import DeployedAction
 from genpo_ext.modules.latent_noise import LatentNoise
 from genpo_ext.modules.non_finite import PARAMETERS, NonFiniteRecord
 from genpo_ext.modules.precision import full_precision_matmul
@@ -87,6 +89,12 @@ class CoupledFlow(nn.Module):
         init_noise_std: float = 1.0,
         min_noise_std: float = 0.0,
         compile_activation: str = "auto",
+        max_noise_std: float | None = None,
+        action_bound: float | None = None,
+        deterministic_mode: str = "zero",
+        deterministic_samples: int = 16,
+        deterministic_temperature: float = 1.0,
+        action_clip: float | None = None,
     ) -> None:
         """Initialize the flow.
 
@@ -105,6 +113,16 @@ class CoupledFlow(nn.Module):
             min_noise_std: Lower bound of a learned latent noise scale (0: none).
             compile_activation: When Mish runs as a compiled kernel: ``"auto"`` (CPU), ``"always"``, ``"never"``
                 (see :class:`~genpo_ext.modules.activations.FastMish`).
+            max_noise_std: Smooth upper bound of a learned latent noise scale (None: none).
+            action_bound: Half-width ``b`` of a box that both halves are squashed into by ``b * tanh`` before they
+                are averaged into the environment action (:class:`ActionSquash`); None keeps the paper's unbounded
+                outputs.
+            deterministic_mode: The deployed action: ``"zero"``, ``"mean"`` or ``"likeliest"`` (see
+                :class:`DeployedAction`).
+            deterministic_samples: Number K of fixed draws for the ``mean`` and ``likeliest`` deployed actions.
+            deterministic_temperature: Scale in ``(0, 1]`` of those draws relative to the policy's noise.
+            action_clip: Symmetric bound the environment clips actions to, applied to each draw of the ``mean``
+                deployed action (None: no clip).
 
         Raises:
             ValueError: If an argument lies outside its valid range.
@@ -122,7 +140,13 @@ class CoupledFlow(nn.Module):
         # Each step has two mixings of determinant p^d each: log|det| = 2 N d log p
         self.logabsdet = 2.0 * num_steps * action_dim * math.log(mixing_coef)
         self.non_finite = NonFiniteRecord()
-        self.noise = LatentNoise(action_dim, obs_dim, noise_std_type, init_noise_std, min_noise_std, self.non_finite)
+        self.noise = LatentNoise(
+            action_dim, obs_dim, noise_std_type, init_noise_std, min_noise_std, self.non_finite, max_noise_std
+        )
+        self.squash = ActionSquash(action_bound)
+        self.deployment = DeployedAction(
+            self.latent_dim, deterministic_mode, deterministic_samples, deterministic_temperature, action_clip
+        )
         self.time_encoder = use_fast_activations(TimeEncoder(time_embed_dim, time_hidden_dims, activation), compile_activation)
         self.velocity_field = use_fast_activations(
             VelocityField(action_dim, obs_dim, time_embed_dim, hidden_dims, activation), compile_activation
@@ -229,12 +253,24 @@ class CoupledFlow(nn.Module):
             z, logabsdet = self.pull(u, condition.step_terms)
         return self.noise.log_prob(z, condition.noise_log_std) + logabsdet
 
-    def entropy(self, condition: FlowCondition) -> torch.Tensor:
-        """Exact entropy ``H(N(0, diag sigma^2)) + 2 N d log p`` of the outputs, per observation: shape ``(B,)``.
+    def entropy(self, condition: FlowCondition, outputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Entropy of the doubled action per observation, shape ``(B,)``.
 
-        Constant for the paper's fixed noise; with a learned scale it has a gradient with respect to sigma.
+        Unbounded outputs: exactly ``H(N(0, diag sigma^2)) + 2 N d log p``, constant for the paper's fixed noise and
+        differentiable in a learned sigma. Squashed outputs (``action_bound``) add ``E[log|det da/du|]``, which has no
+        closed form: each observation's term is estimated from one fresh sample ``outputs`` of the flow for it
+        (drawn here if None), an unbiased estimate whose gradient flows through the sample.
+
+        Args:
+            condition: The flow conditioned on the observations.
+            outputs: Fresh samples ``u`` of shape ``(B, 2 d)`` drawn from ``condition`` (squashed outputs only).
         """
-        return self.noise.entropy(condition.noise_log_std, condition.batch_size, condition.step_terms) + self.logabsdet
+        entropy = self.noise.entropy(condition.noise_log_std, condition.batch_size, condition.step_terms) + self.logabsdet
+        if not self.squash.enabled:
+            return entropy
+        if outputs is None:
+            outputs = self.sample(condition)[0]
+        return entropy + self.squash.log_abs_det(outputs)
 
     def noise_std(self, condition: FlowCondition) -> torch.Tensor:
         """Latent noise scale sigma of shape ``(1, d)`` or ``(B, d)`` (ones for the paper's fixed noise)."""
@@ -258,9 +294,31 @@ class CoupledFlow(nn.Module):
         z = torch.zeros(obs.shape[0], self.latent_dim, device=obs.device, dtype=obs.dtype)
         return self.forward(z, obs)[0]
 
+    def deployed_action(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic environment action for observations of shape ``(B, obs_dim)``: shape ``(B, d)``.
+
+        ``zero`` maps the image of the zero latent; ``mean`` and ``likeliest`` push the fixed draws of
+        :class:`DeployedAction` for every observation as one batch of ``B K`` rows and reduce the K actions per
+        observation, ``likeliest`` by their exact log-density (the flow's constant log-determinant left out).
+        """
+        if not self.deployment.samples:
+            return self.to_env_action(self.deterministic_output(obs))
+        batch_size, num_samples = obs.shape[0], self.deployment.num_samples
+        step_terms = self.step_terms(obs).repeat_interleave(num_samples, dim=1)
+        log_std = self.noise.scale_log(obs)
+        if log_std is None:
+            log_std = obs.new_zeros(1, self.action_dim)
+        z = self.deployment.latents(log_std.exp().repeat(1, 2), batch_size)
+        u = self.push(z, step_terms)[0]
+        expanded_log_std = log_std.repeat_interleave(num_samples, dim=0) if log_std.shape[0] > 1 else log_std
+        log_density = self.noise.log_prob(z, expanded_log_std) - self.squash.log_abs_det(u)
+        actions = self.to_env_action(u).view(batch_size, num_samples, self.action_dim)
+        return self.deployment.reduce(actions, log_density.view(batch_size, num_samples))
+
     def to_env_action(self, u: torch.Tensor) -> torch.Tensor:
-        """Map flow outputs ``(x_N, y_N)`` to environment actions ``(x_N + y_N) / 2``."""
-        return 0.5 * (u[..., : self.action_dim] + u[..., self.action_dim :])
+        """Map flow outputs ``(x_N, y_N)`` to environment actions ``(a(x_N) + a(y_N)) / 2``, where ``a`` is the
+        identity (the paper) or the squashing into the action box."""
+        return 0.5 * (self.squash(u[..., : self.action_dim]) + self.squash(u[..., self.action_dim :]))
 
     def _step_forward(
         self, x: torch.Tensor, y: torch.Tensor, step_term: torch.Tensor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,10 @@ STATE_HEAD_HIDDEN_DIMS = (64,)
 
 STATE_HEAD_ACTIVATION = "elu"
 """Activation of the observation head of ``state`` noise."""
+
+CAP_START_MARGIN = 0.01
+"""How far below a cap (in log sigma) a capped sigma starts when ``init_noise_std`` equals the cap: the smooth cap
+reaches the cap itself only in the limit."""
 
 
 class LatentNoise(nn.Module):
@@ -47,6 +52,7 @@ class LatentNoise(nn.Module):
         init_noise_std: float = 1.0,
         min_noise_std: float = 0.0,
         non_finite: NonFiniteRecord | None = None,
+        max_noise_std: float | None = None,
     ) -> None:
         """Initialize the noise.
 
@@ -58,6 +64,10 @@ class LatentNoise(nn.Module):
             min_noise_std: Lower bound of a learned sigma (a floor on the latent noise), in ``[0, init_noise_std]``;
                 0 leaves sigma unbounded.
             non_finite: Record that a ``scalar`` sigma outside the positive reals is reported to (a new one if None).
+            max_noise_std: Upper bound of a learned sigma (a cap on the latent noise), at least ``init_noise_std``;
+                None leaves sigma unbounded. The cap is smooth, ``log sigma = log cap - softplus(log cap - theta)``,
+                so the parameter ``theta`` keeps its gradient beyond it and can come back; a sigma that starts at
+                the cap starts :data:`CAP_START_MARGIN` below it in log.
 
         Raises:
             ValueError: For an unknown type, a non-positive ``init_noise_std``, a bound outside its range, or
@@ -68,23 +78,34 @@ class LatentNoise(nn.Module):
             raise ValueError(f"Unknown noise_std_type '{noise_std_type}'. Valid options: {list(NOISE_STD_TYPES)}.")
         if not init_noise_std > 0.0:
             raise ValueError(f"init_noise_std must be > 0, got {init_noise_std!r}.")
-        if noise_std_type == "fixed" and (init_noise_std != 1.0 or min_noise_std != 0.0):
+        if noise_std_type == "fixed" and (init_noise_std != 1.0 or min_noise_std != 0.0 or max_noise_std is not None):
             raise ValueError(
-                f"noise_std_type 'fixed' keeps the paper's unit noise; init_noise_std={init_noise_std} and "
-                f"min_noise_std={min_noise_std} need a learned type. Valid options: {list(NOISE_STD_TYPES[1:])}."
+                f"noise_std_type 'fixed' keeps the paper's unit noise; init_noise_std={init_noise_std}, "
+                f"min_noise_std={min_noise_std} and max_noise_std={max_noise_std} need a learned type. "
+                f"Valid options: {list(NOISE_STD_TYPES[1:])}."
             )
         if not 0.0 <= min_noise_std <= init_noise_std:
             raise ValueError(f"min_noise_std must lie in [0, init_noise_std={init_noise_std}], got {min_noise_std!r}.")
+        if max_noise_std is not None and not max_noise_std >= init_noise_std:
+            raise ValueError(
+                f"max_noise_std must be at least init_noise_std={init_noise_std} (or None for no cap), "
+                f"got {max_noise_std!r}."
+            )
         self.action_dim = action_dim
         self.noise_std_type = noise_std_type
         self.non_finite = non_finite if non_finite is not None else NonFiniteRecord()
         self.min_log_std = math.log(min_noise_std) if min_noise_std > 0.0 else None
+        self.max_log_std = math.log(max_noise_std) if max_noise_std is not None else None
         # d log(2 pi): the log-normalizer of a 2d-dimensional Gaussian with unit scale
         self.log_normalizer = action_dim * math.log(2.0 * math.pi)
-        if noise_std_type == "scalar":
-            self.std = nn.Parameter(torch.full((action_dim,), float(init_noise_std)))
-        elif noise_std_type in ("log", "state"):
-            self.log_std = nn.Parameter(torch.full((action_dim,), math.log(init_noise_std)))
+        # Absent parameters and head are None (not in the state dict), so that TorchScript prunes their branches
+        initial_log_std = self._uncapped_log(math.log(init_noise_std))
+        scalar_std = nn.Parameter(torch.full((action_dim,), math.exp(initial_log_std)))
+        self.register_parameter("std", scalar_std if noise_std_type == "scalar" else None)
+        log_std = nn.Parameter(torch.full((action_dim,), initial_log_std))
+        self.register_parameter("log_std", log_std if noise_std_type in ("log", "state") else None)
+        self.state_head: nn.Module | None = None
+        self.state_log_std_range = STATE_LOG_STD_RANGE
         if noise_std_type == "state":
             self.state_head = MLP(obs_dim, action_dim, STATE_HEAD_HIDDEN_DIMS, STATE_HEAD_ACTIVATION)
             # A zero last layer starts the state noise at the global scale
@@ -105,18 +126,35 @@ class LatentNoise(nn.Module):
         if self.noise_std_type == "fixed":
             return None
         log_std = self._unbounded_scale_log(obs)
-        return log_std if self.min_log_std is None else log_std.clamp(min=self.min_log_std)
+        max_log_std = self.max_log_std
+        if max_log_std is not None:
+            log_std = max_log_std - F.softplus(max_log_std - log_std)
+        min_log_std = self.min_log_std
+        return log_std if min_log_std is None else log_std.clamp(min=min_log_std)
+
+    def _uncapped_log(self, log_std: float) -> float:
+        """The parameter ``theta`` whose capped value is ``log_std`` (the inverse of the smooth cap; identity without
+        one)."""
+        if self.max_log_std is None:
+            return log_std
+        gap = max(self.max_log_std - log_std, CAP_START_MARGIN)
+        # log cap - softplus(log cap - theta) = log cap - gap  <=>  theta = log cap - log(expm1(gap))
+        return self.max_log_std - math.log(math.expm1(gap))
 
     def _unbounded_scale_log(self, obs: torch.Tensor) -> torch.Tensor:
-        """``log sigma`` of a learned type before the lower bound."""
-        if self.noise_std_type == "scalar":
-            self.check_scale()
-            return self.std.log().unsqueeze(0)
-        log_std = self.log_std.unsqueeze(0)
-        if self.noise_std_type == "log":
-            return log_std
-        return log_std + STATE_LOG_STD_RANGE * torch.tanh(self.state_head(obs) / STATE_LOG_STD_RANGE)
+        """``log sigma`` of a learned type before its bounds."""
+        std, log_std = self.std, self.log_std
+        if std is not None:
+            if not torch.jit.is_scripting():
+                self.check_scale()
+            return std.log().unsqueeze(0)
+        assert log_std is not None, "a learned noise type has std or log_std"
+        if self.state_head is None:
+            return log_std.unsqueeze(0)
+        head_range = self.state_log_std_range
+        return log_std.unsqueeze(0) + head_range * torch.tanh(self.state_head(obs) / head_range)
 
+    @torch.jit.unused
     def check_scale(self) -> None:
         """Report entries of a ``scalar`` sigma that are not positive (NaN included) to :attr:`non_finite`."""
         if self.noise_std_type == "scalar":
