@@ -42,6 +42,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 PROBE_PREFIX = ".compare_probe_"
 """Start of the names of the files that check that every node sees the same log root."""
 
+LOCAL_RAY = "local"
+"""Ray's address for a new local Ray instance."""
+
 PROBE_TIMEOUT_S = 120.0
 """Seconds a node has to answer the check of the shared log root before it counts as not seeing it."""
 
@@ -377,7 +380,11 @@ class RayScheduler(Scheduler):
         from ray.exceptions import RayError
 
         if self.address is None:
-            ray.init(num_cpus=self.num_cpus, num_gpus=self.num_gpus, include_dashboard=False, log_to_driver=False)
+            # "local" starts a Ray of this command's own, even where `ray start` or RAY_ADDRESS names a cluster
+            ray.init(
+                address=LOCAL_RAY, num_cpus=self.num_cpus, num_gpus=self.num_gpus, include_dashboard=False,
+                log_to_driver=False,
+            )  # fmt: skip
         else:
             ray.init(address=self.address, log_to_driver=False)
         self.job_errors = (RayError,)
