@@ -354,8 +354,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{ERROR_PREFIX}{error}", file=sys.stderr)
         return 1
     specs = [absolute(spec) for spec in specs]
-    with make_scheduler(args) as scheduler:
-        sweep, errors = run(args, specs, scheduler)
+    try:
+        with make_scheduler(args) as scheduler:
+            sweep, errors = run(args, specs, scheduler)
+    except ConnectionError as error:
+        print(f"{ERROR_PREFIX}no Ray cluster at --address {args.address}: {error}", file=sys.stderr)
+        return 1
     if errors:
         for error in errors:
             print(f"{ERROR_PREFIX}{error}", file=sys.stderr)

@@ -376,6 +376,11 @@ class RayScheduler(Scheduler):
         self.num_gpus = num_gpus
 
     def __enter__(self) -> RayScheduler:
+        """Start the local Ray or connect to the cluster.
+
+        Raises:
+            ConnectionError: If no Ray cluster answers at the address.
+        """
         import ray
         from ray.exceptions import RayError
 
