@@ -44,7 +44,6 @@ import pathlib
 import re
 import sys
 
-from genpo_ext.evaluation.deploy import STUDY_DEPLOYS
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
 from genpo_ext.experiments.deploy_study import write_deploy_study
@@ -374,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cross_task is not None:
         write_cross_task(reports, args.cross_task)
     if args.deploy_study is not None:
-        write_deploy_study(specs, args.deploy_study, STUDY_DEPLOYS, PPO, args.reference or "")
+        deploys = tuple(dict.fromkeys(label for spec in specs for label in ("zero", *spec.deploys)))
+        write_deploy_study(specs, args.deploy_study, deploys, PPO, args.reference or "")
     for outcome in sweep.failures:
         print(f"{LINE_PREFIX} FAILED: {outcome.variant} seed {outcome.seed} ({outcome.message.splitlines()[0]})")
     for run_name in sweep.evaluation_failures:

@@ -13,8 +13,7 @@ import sys
 import pytest
 import yaml
 
-from genpo_ext.evaluation.deploy import STUDY_DEPLOYS
-from genpo_ext.evaluation.records import NOT_DEPLOYED, read_records
+from genpo_ext.evaluation.records import read_records
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPARE_SCRIPT = REPO_ROOT / "scripts" / "compare.py"
@@ -100,23 +99,21 @@ def test_report_has_plot_and_table_rows_for_finished_algorithms(sweep):
     assert "| genpo |" in markdown and "| ppo |" in markdown
 
 
-def expected_records(run_dir: pathlib.Path) -> list[tuple[str, str, int, str]]:
-    """The (checkpoint, policy, episodes, deployed action) of every evaluation of a finished run: each checkpoint's
-    deterministic policy, the last one's sampled policy and, for GenPO, the last one's other study deploys."""
-    records = [("model_0.pt", "deterministic", 2, "zero"), ("model_1.pt", "deterministic", 2, "zero")]
-    if "genpo" in run_dir.parent.name:
-        records += [("model_1.pt", "deterministic", 2, label) for label in STUDY_DEPLOYS if label != "zero"]
-    return records + [("model_1.pt", "stochastic", 2, NOT_DEPLOYED)]
+EXPECTED_RECORDS = [
+    ("model_0.pt", "deterministic", 2),
+    ("model_1.pt", "deterministic", 2),
+    ("model_1.pt", "stochastic", 2),
+]
+"""(checkpoint, policy, episodes) of every evaluation of a finished run of the sweep below."""
 
 
 def test_every_finished_run_is_evaluated_once(sweep):
     """Each finished run's checkpoints are evaluated right after it trains (the last one also with the stochastic
-    policy, and a GenPO run's with the study's deployed actions); the second call evaluates nothing."""
+    policy); the second call evaluates nothing."""
     folder, first, second = sweep
     for status in (folder / "logs").rglob("compare_status.json"):
         records = read_records(status.parent)
-        got = sorted((r.checkpoint, r.policy, r.episodes, r.deploy) for r in records)
-        assert got == sorted(expected_records(status.parent)), status.parent
+        assert [(r.checkpoint, r.policy, r.episodes) for r in records] == EXPECTED_RECORDS, status.parent
     assert first.stdout.count("evaluating 2 checkpoint(s)") == 2 * len(SEEDS)
     assert "evaluating" not in second.stdout
 
@@ -145,6 +142,6 @@ def test_report_only_evaluates_an_unevaluated_run_without_training(sweep):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("evaluating 2 checkpoint(s)") == 1
     assert f"evaluating 2 checkpoint(s) of {run_dir}" in result.stdout
-    assert len(read_records(run_dir)) == len(expected_records(run_dir))
+    assert len(read_records(run_dir)) == len(EXPECTED_RECORDS)
     assert (run_dir / "compare_status.json").stat().st_mtime_ns == status_time
     assert "training" not in result.stdout

@@ -52,13 +52,10 @@ def write_spec(folder: pathlib.Path, **changes) -> pathlib.Path:
 def write_fake_run(
     run_dir: pathlib.Path, final_return: float, collection_s: float, learning_s: float, first_learning_s: float = None
 ) -> None:
-    """Log what rsl_rl logs per iteration, with a return rising linearly to ``final_return``; record a stock actor's
-    config in ``params/agent.yaml``, as every training path does; mark it finished.
+    """Log what rsl_rl logs per iteration, with a return rising linearly to ``final_return``; mark it finished.
 
     ``first_learning_s`` replaces the first iteration's update time (a stall such as a kernel compilation).
     """
-    (run_dir / "params").mkdir(parents=True, exist_ok=True)
-    (run_dir / "params" / "agent.yaml").write_text(yaml.safe_dump({"actor": {"class_name": "MLPModel"}}))
     writer = SummaryWriter(str(run_dir))
     for it in range(NUM_ITERATIONS):
         writer.add_scalar("Perf/collection_time", collection_s, it)

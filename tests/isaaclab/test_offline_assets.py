@@ -47,3 +47,62 @@ def test_remote_and_present_assets_pass(tmp_path):
 
     # fails with FileNotFoundError if a remote URL or a present local file were reported as missing
     check_assets_exist([UsdFileCfg(usd_path="https://example.invalid/robot.usd"), UsdFileCfg(usd_path=str(CARTPOLE))])
+
+
+def test_visualization_markers_are_not_required(tmp_path):
+    from isaaclab.markers import VisualizationMarkersCfg
+    from isaaclab.sim import UsdFileCfg
+
+    # the velocity command's arrow is a debug marker that only a visualizer loads
+    arrow = VisualizationMarkersCfg(
+        prim_path="/Visuals/Command", markers={"arrow": UsdFileCfg(usd_path=str(tmp_path / "arrow_x.usd"))}
+    )
+    check_assets_exist({"marker": arrow, "robot": UsdFileCfg(usd_path=str(CARTPOLE))})
+
+
+def test_a_missing_actuator_network_fails_fast(tmp_path):
+    from isaaclab_assets.robots.anymal import ANYDRIVE_3_LSTM_ACTUATOR_CFG
+
+    missing = tmp_path / "anydrive_3_lstm_jit.pt"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        check_assets_exist({"legs": ANYDRIVE_3_LSTM_ACTUATOR_CFG.replace(network_file=str(missing))})
+
+
+LOCOMOTION_TASKS = [
+    "Isaac-Velocity-Flat-H1",
+    "Isaac-Velocity-Rough-H1",
+    "IsaacContrib-Velocity-Flat-AnymalC",
+    "IsaacContrib-Velocity-Rough-AnymalC",
+]
+"""The locomotion tasks the offline assets cover."""
+
+
+@pytest.mark.parametrize("task", LOCOMOTION_TASKS)
+def test_the_locomotion_tasks_find_every_asset_they_load_offline(task):
+    if offline_assets.configure_asset_root() is None:
+        pytest.skip("IsaacLab uses the asset server in this session")
+    import genpo_ext.isaaclab.registration  # noqa: F401
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    check_assets_exist(load_cfg_from_registry(task, "env_cfg_entry_point"))
+
+
+def test_a_task_whose_default_physics_needs_isaac_sim_gets_its_kitless_preset(capsys):
+    if offline_assets.configure_asset_root() is None:
+        pytest.skip("IsaacLab uses the asset server in this session")
+    import genpo_ext.isaaclab.registration  # noqa: F401
+    from genpo_ext.isaaclab.launch import with_kitless_physics
+
+    overrides = ["env.episode_length_s=1.0"]
+    capsys.readouterr()
+    assert with_kitless_physics("IsaacContrib-Velocity-Flat-AnymalC", overrides) == [
+        *overrides,
+        "env.sim.physics=newton_mjwarp",
+    ]
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "genpo_ext" in line]
+    assert "Isaac Sim is not installed" in line and "env.sim.physics=newton_mjwarp" in line
+    # a task that runs kit-less by default, and the user's own choice, are left alone
+    assert with_kitless_physics("Isaac-Velocity-Flat-H1", overrides) == overrides
+    chosen = ["env.sim.physics=newton_kamino"]
+    assert with_kitless_physics("IsaacContrib-Velocity-Flat-AnymalC", chosen) == chosen
+    assert "genpo_ext" not in capsys.readouterr().out

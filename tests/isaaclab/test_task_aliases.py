@@ -26,6 +26,8 @@ REGISTERED = list(gym.registry.keys())
         ("Isaac-Cartpole-Direct-v0", "Isaac-Cartpole-Direct"),
         ("Isaac-Ant-v0", "Isaac-Ant"),
         ("Isaac-Cartpole-Direct", "Isaac-Cartpole-Direct"),
+        ("Isaac-Velocity-Flat-Anymal-C-v0", "IsaacContrib-Velocity-Flat-AnymalC"),
+        ("Isaac-Velocity-Rough-Anymal-C", "IsaacContrib-Velocity-Rough-AnymalC"),
     ],
 )
 def test_isaaclab2_ids_resolve(isaaclab2_id, isaaclab3_id):

@@ -7,6 +7,7 @@ import copy
 import numpy as np
 import onnxruntime
 import pathlib
+import pytest
 import torch
 from rsl_rl3_train_cfgs import genpo_train_cfg
 from toy_envs import PointReachEnv
@@ -14,11 +15,22 @@ from toy_envs import PointReachEnv
 from rsl_rl.runners import OnPolicyRunner
 
 
-def test_isaaclab_exporter_matches_deterministic_inference(isaaclab2_task_ids: list[str], tmp_path: pathlib.Path):
+DEPLOYED_ACTIONS = [
+    {},
+    {"deterministic_mode": "mean", "action_clip": 0.5, "noise_std_type": "log"},
+    {"deterministic_mode": "likeliest", "noise_std_type": "state", "init_noise_std": 0.5, "action_bound": 1.0},
+]
+"""Policy keys of the exported policies: the zero latent, and the two modes that push K fixed draws."""
+
+
+@pytest.mark.parametrize("deployed_action", DEPLOYED_ACTIONS)
+def test_isaaclab_exporter_matches_deterministic_inference(
+    isaaclab2_task_ids: list[str], tmp_path: pathlib.Path, deployed_action: dict
+):
     from isaaclab_rl.rsl_rl import export_policy_as_jit, export_policy_as_onnx
 
     cfg = genpo_train_cfg()
-    cfg["policy"].update(actor_obs_normalization=True, critic_obs_normalization=True)
+    cfg["policy"].update(actor_obs_normalization=True, critic_obs_normalization=True, **deployed_action)
     runner = OnPolicyRunner(PointReachEnv(num_envs=32), copy.deepcopy(cfg), log_dir=str(tmp_path), device="cpu")
     runner.learn(num_learning_iterations=1)
     policy = runner.get_inference_policy()

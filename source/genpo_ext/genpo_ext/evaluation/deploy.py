@@ -21,8 +21,8 @@ DEPLOY_LABEL = re.compile(r"(?P<mode>[a-z]+)(?P<samples>\d+)?(?:_t(?P<temperatur
 DEFAULT_SAMPLES = 16
 """Draws K of a ``mean`` or ``likeliest`` label that names no number (the actor's default)."""
 
-STUDY_DEPLOYS = ("zero", "mean16", "likeliest16", "mean16_t0.5")
-"""The deployed actions that ``scripts/compare.py`` scores on the last checkpoint of every GenPO run."""
+EXAMPLES = ("zero", "mean16", "likeliest16", "mean16_t0.5")
+"""Labels named in error messages: the deployed actions of the bounded-exploration study."""
 
 GENPO_MODEL_CLASS_NAMES = ("GenPOActor", "GenPOActorCritic")
 """Class names (after any ``module:``) of GenPO's actor (rsl_rl 5, section ``actor``) and actor-critic (rsl_rl 3,
@@ -59,7 +59,7 @@ class DeploySetting:
         if match is None or match["mode"] not in DEPLOY_MODES or (match["mode"] == "zero" and label != "zero"):
             raise ValueError(
                 f"Unknown deployed action '{label}'. Valid: <mode>[<K>][_t<temperature>] with mode in "
-                f"{list(DEPLOY_MODES)}, e.g. {', '.join(STUDY_DEPLOYS)}."
+                f"{list(DEPLOY_MODES)}, e.g. {', '.join(EXAMPLES)}."
             )
         samples = int(match["samples"]) if match["samples"] else DEFAULT_SAMPLES
         temperature = float(match["temperature"]) if match["temperature"] else 1.0

@@ -1,7 +1,7 @@
 """The deployed policy of a sweep's runs: each finished run's checkpoints evaluated with ``scripts/evaluate.py``
 (deterministic policy, the spec's number of episodes, the common evaluation seed), its last checkpoint also with the
-sampled training policy on the same complete episodes and, for a GenPO run, with every deployed action of
-:data:`~genpo_ext.evaluation.deploy.STUDY_DEPLOYS`, and the returns it recorded."""
+sampled training policy on the same complete episodes and, for a GenPO run, with every deployed action the spec
+names (``deploys``), and the returns it recorded."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from genpo_ext.evaluation.deploy import STUDY_DEPLOYS, DeploySetting, genpo_model_cfg
+from genpo_ext.evaluation.deploy import DeploySetting, genpo_model_cfg
 from genpo_ext.evaluation.records import (
     DEFAULT_SEED,
     DETERMINISTIC,
@@ -23,7 +23,7 @@ from genpo_ext.evaluation.records import (
     read_records,
     unevaluated,
 )
-from genpo_ext.evaluation.run_folder import read_agent_cfg
+from genpo_ext.evaluation.run_folder import AGENT_CFG_FILE, load_params_yaml
 from genpo_ext.experiments.spec import CompareSpec
 from genpo_ext.gymnasium_backend import is_gymnasium_task
 
@@ -49,9 +49,15 @@ class DeployedCurve:
         return float(self.returns[-1])
 
 
+def run_agent_cfg(run_dir: pathlib.Path) -> dict:
+    """The run's agent config, or an empty one for a run folder that records none (its policy deploys ``zero``)."""
+    path = run_dir / AGENT_CFG_FILE
+    return load_params_yaml(path) if path.is_file() else {}
+
+
 def own_deploy(run_dir: pathlib.Path) -> str:
     """Label of the deployed action the run's own config builds (``zero`` for PPO and GenPO's default)."""
-    return DeploySetting.of_agent(read_agent_cfg(run_dir, "cpu")).label
+    return DeploySetting.of_agent(run_agent_cfg(run_dir)).label
 
 
 def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathlib.Path]:
@@ -64,13 +70,13 @@ def missing_checkpoints(spec: CompareSpec, run_dir: pathlib.Path) -> list[pathli
 
 
 def missing_deploys(spec: CompareSpec, run_dir: pathlib.Path) -> list[str]:
-    """Return the deployed actions of :data:`STUDY_DEPLOYS` that a GenPO run's last checkpoint was not scored with
+    """Return the deployed actions of the spec's ``deploys`` that a GenPO run's last checkpoint was not scored with
     (none for another policy)."""
     checkpoints = list_checkpoints(run_dir)
-    if not checkpoints or genpo_model_cfg(read_agent_cfg(run_dir, "cpu")) is None:
+    if not spec.deploys or not checkpoints or genpo_model_cfg(run_agent_cfg(run_dir)) is None:
         return []
     scored = read_deploys(spec, run_dir)
-    return [label for label in STUDY_DEPLOYS if label not in scored]
+    return [label for label in spec.deploys if label not in scored]
 
 
 def missing_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> bool:
@@ -111,7 +117,7 @@ def evaluation_command(
 
 def evaluate_run(spec: CompareSpec, run_dir: pathlib.Path, overrides: tuple[str, ...], script: pathlib.Path) -> bool:
     """Evaluate a finished run's unevaluated checkpoints with the deterministic policy, its last checkpoint with the
-    stochastic one and (GenPO) with every deployed action of :data:`STUDY_DEPLOYS`, appending the output to the
+    stochastic one and (GenPO) with every deployed action of the spec's ``deploys``, appending the output to the
     run's ``eval.log``.
 
     Returns:

@@ -9,6 +9,7 @@ import re
 
 import yaml
 
+from genpo_ext.evaluation.deploy import DeploySetting
 from genpo_ext.evaluation.records import DEFAULT_EPISODES
 from genpo_ext.presets import ALGORITHMS
 
@@ -68,6 +69,9 @@ class CompareSpec:
     """Complete episodes per checkpoint of the deployed-policy evaluation (``scripts/evaluate.py --episodes``)."""
     recorded_runs: RecordedRuns | None = None
     """Runs of an earlier sweep that studies (``scripts/compare.py --deploy_study``) count beside this spec's own."""
+    deploys: tuple[str, ...] = ()
+    """Deployed actions (:mod:`genpo_ext.evaluation.deploy` labels, e.g. ``mean16``) the last checkpoint of every GenPO
+    run is also scored with, beside the one its config builds."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -85,7 +89,7 @@ class CompareSpec:
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
 OPTIONAL_KEYS = (
-    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs"
+    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs", "deploys"
 )
 
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
@@ -205,6 +209,12 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
     if recorded is not None and (not isinstance(recorded, dict) or set(recorded) != {"path", "labels"}):
         got = sorted(recorded) if isinstance(recorded, dict) else recorded
         raise SpecError(f"'recorded_runs' needs exactly the keys path and labels, got {got!r}.")
+    deploys = tuple(raw.get("deploys", ()))
+    for label in deploys:
+        try:
+            DeploySetting.from_label(label)
+        except ValueError as error:
+            raise SpecError(f"deploys: {error}") from None
     num_envs, num_steps_per_env = _positive_int(raw, "num_envs"), _positive_int(raw, "num_steps_per_env")
     budget_key = "iterations" if "iterations" in raw else "env_steps"
     budget = _positive_int(raw, budget_key)
@@ -227,4 +237,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         output_dir=pathlib.Path(raw["output_dir"]),
         eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
         recorded_runs=RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])) if recorded else None,
+        deploys=deploys,
     )

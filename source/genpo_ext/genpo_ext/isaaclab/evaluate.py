@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from genpo_ext.evaluation.records import EvalRecord
 
-from .launch import resolve_device, resolve_task_or_exit
+from .launch import resolve_device, resolve_task_or_exit, with_kitless_physics
 
 ENV_CFG_ENTRY_POINT = "rsl_rl_cfg_entry_point"
 """Agent key the env config is resolved with; every rsl_rl task has it, and its agent config is not used (the run's
@@ -58,6 +58,7 @@ def evaluate_run(
         ValueError: If a deployed action needs a GenPO policy and the run trained another.
     """
     task_id = resolve_task_or_exit(task)
+    overrides = with_kitless_physics(task_id, overrides)
     device = resolve_device(device)
 
     import gymnasium as gym

@@ -50,8 +50,8 @@ NEWTON_ANT_FILE = Path("examples", "assets", "ant.usda")
 ISAACLAB_ANT_FILE = Path("Isaac", "Robots", "IsaacSim", "Ant", "ant_instanceable.usd")
 """Where IsaacLab's ``ANT_CFG`` expects the Ant below the asset root."""
 
-ASSET_PATH_FIELDS = ("usd_path", "asset_path")
-"""Config fields that name a file the simulation must load."""
+ASSET_PATH_FIELDS = ("usd_path", "asset_path", "network_file")
+"""Config fields that name a file the simulation must load (``network_file``: an actuator network)."""
 
 
 def configure_asset_root() -> str | None:
@@ -144,7 +144,11 @@ def check_assets_exist(cfg: object) -> None:
     Raises:
         FileNotFoundError: Naming every missing file and how to provide it.
     """
-    missing = sorted({path for path in _asset_paths(cfg, set()) if _is_local(path) and not os.path.exists(path)})
+    from isaaclab.markers import VisualizationMarkersCfg
+
+    # debug markers (e.g. the velocity command's arrow) are loaded only when a visualizer shows them
+    paths = _asset_paths(cfg, set(), skipped=(VisualizationMarkersCfg,))
+    missing = sorted({path for path in paths if _is_local(path) and not os.path.exists(path)})
     if not missing:
         return
     asset_root = os.environ.get(ASSET_ROOT_ENV_VAR, "<asset root>")
@@ -154,13 +158,13 @@ def check_assets_exist(cfg: object) -> None:
         f"The asset root is {ASSET_ROOT_ENV_VAR}={asset_root}. Provide the files there with the asset server's"
         f" layout, point {ASSET_ROOT_ENV_VAR} at a folder that has them, or run where the asset server is reachable"
         f" (with {OFFLINE_ASSETS_ENV_VAR} unset or 0). The offline assets cover Isaac-Cartpole-Direct,"
-        " Isaac-Cartpole and the Ant tasks."
+        " Isaac-Cartpole, the Ant tasks and the H1 and ANYmal-C velocity tasks."
     )
 
 
-def _asset_paths(node: object, visited: set[int]) -> list[str]:
-    """Collect the values of :data:`ASSET_PATH_FIELDS` anywhere in a config tree."""
-    if id(node) in visited:
+def _asset_paths(node: object, visited: set[int], skipped: tuple[type, ...] = ()) -> list[str]:
+    """Collect the values of :data:`ASSET_PATH_FIELDS` anywhere in a config tree, except below ``skipped`` types."""
+    if id(node) in visited or isinstance(node, skipped):
         return []
     visited.add(id(node))
     if isinstance(node, dict):
@@ -170,10 +174,10 @@ def _asset_paths(node: object, visited: set[int]) -> list[str]:
     elif dataclasses.is_dataclass(node) and not isinstance(node, type):
         children = list(vars(node).values())
         paths = [getattr(node, name) for name in ASSET_PATH_FIELDS if isinstance(getattr(node, name, None), str)]
-        return paths + [path for child in children for path in _asset_paths(child, visited)]
+        return paths + [path for child in children for path in _asset_paths(child, visited, skipped)]
     else:
         return []
-    return [path for child in children for path in _asset_paths(child, visited)]
+    return [path for child in children for path in _asset_paths(child, visited, skipped)]
 
 
 def _is_local(path: str) -> bool:

@@ -15,7 +15,7 @@ from genpo_ext.presets import ALGORITHMS, DEFAULT_ALGORITHM, algorithm_help
 
 from . import offline_assets
 from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
-from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
+from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit, with_kitless_physics
 from .train import DEFAULT_LOG_ROOT, load_agent_cfg
 
 EXPORT_FOLDER = "exported"
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     if invalid:
         raise SystemExit(f"unrecognized arguments {invalid}: overrides must look like 'env.a.b=value'")
     task_id = resolve_task_or_exit(args.task)
+    overrides = with_kitless_physics(task_id, overrides)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     args.device = resolve_device(args.device)
     try:

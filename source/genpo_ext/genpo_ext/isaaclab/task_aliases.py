@@ -53,8 +53,8 @@ class UnknownTaskError(ValueError):
 def resolve_task_id(task_id: str, registered_ids: Iterable[str]) -> str:
     """Return the registered IsaacLab 3 id of a task given by its IsaacLab 3 or IsaacLab 2 id.
 
-    A registered id is returned unchanged; an IsaacLab 2 id is looked up in :data:`RENAMED_TASKS` and otherwise
-    stripped of its ``-v0`` suffix.
+    A registered id is returned unchanged; an IsaacLab 2 id, with or without its ``-v0`` suffix, is looked up in
+    :data:`RENAMED_TASKS` and otherwise stripped of the suffix.
 
     Args:
         task_id: Task id as typed by the user.
@@ -69,7 +69,8 @@ def resolve_task_id(task_id: str, registered_ids: Iterable[str]) -> str:
     registered = set(registered_ids)
     if task_id in registered:
         return task_id
-    candidate = RENAMED_TASKS.get(task_id, task_id.removesuffix(ISAACLAB2_VERSION_SUFFIX))
+    versioned = task_id if task_id.endswith(ISAACLAB2_VERSION_SUFFIX) else task_id + ISAACLAB2_VERSION_SUFFIX
+    candidate = RENAMED_TASKS.get(versioned, task_id.removesuffix(ISAACLAB2_VERSION_SUFFIX))
     if candidate in registered:
         return candidate
     reason = REMOVED_TASKS.get(task_id, "no registered task has this id or is its IsaacLab 3 successor")

@@ -15,7 +15,7 @@ from genpo_ext.checkpoints import find_run_checkpoint
 from genpo_ext.distributed import ProcessRank, launch_problem
 
 from .agent_keys import ALGORITHM_CFG_ENTRY_POINTS
-from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit
+from .launch import AGENT_OVERRIDE_PREFIX, resolve_device, resolve_task_or_exit, with_kitless_physics
 
 DEFAULT_LOG_ROOT = os.path.join("logs", "rsl_rl")
 """Folder, relative to the working directory, that holds IsaacLab's rsl_rl experiments."""
@@ -48,6 +48,7 @@ def main(args: argparse.Namespace, overrides: list[str]) -> None:
     if args.logger == "wandb" or f"{AGENT_OVERRIDE_PREFIX}logger=wandb" in overrides:
         check_wandb_version()
     task_id = resolve_task_or_exit(args.task)
+    overrides = with_kitless_physics(task_id, overrides)
     agent_key = ALGORITHM_CFG_ENTRY_POINTS[args.algo]
     device = rank.device if args.distributed else resolve_device(args.device)
     log_dir = os.path.abspath(args.log_dir or default_log_dir(task_id, agent_key, overrides))

@@ -1,0 +1,108 @@
+"""The deploy study: deployed-action labels, recorded runs, and the rule that decides a recommended configuration."""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import pytest
+
+from genpo_ext.evaluation.deploy import DeploySetting, genpo_model_cfg
+from genpo_ext.experiments.deploy_study import StudyRun, recorded_runs, study_rows
+from genpo_ext.experiments.spec import CompareSpec, RecordedRuns, Variant
+
+
+@pytest.mark.parametrize(
+    "label,setting",
+    [
+        ("zero", DeploySetting("zero")),
+        ("mean16", DeploySetting("mean", 16)),
+        ("likeliest8", DeploySetting("likeliest", 8)),
+        ("mean16_t0.5", DeploySetting("mean", 16, 0.5)),
+        ("mean", DeploySetting("mean", 16)),
+    ],
+)
+def test_deploy_labels_round_trip(label: str, setting: DeploySetting) -> None:
+    assert DeploySetting.from_label(label) == setting
+    assert DeploySetting.from_label(setting.label) == setting
+
+
+@pytest.mark.parametrize("label", ["median16", "zero16", "mean16_t2", "mean0", "mean16_t"])
+def test_invalid_deploy_labels_name_the_valid_form(label: str) -> None:
+    with pytest.raises(ValueError, match="mean|K must be"):
+        DeploySetting.from_label(label)
+
+
+def test_a_deploy_setting_writes_the_genpo_actor_keys_and_refuses_a_gaussian_policy() -> None:
+    agent = {"actor": {"class_name": "genpo_ext.models:GenPOActor"}, "critic": {"class_name": "MLPModel"}}
+    DeploySetting("likeliest", 4, 0.5).apply_to(agent, action_clip=1.0)
+    assert agent["actor"] | {} == {
+        "class_name": "genpo_ext.models:GenPOActor",
+        "action_clip": 1.0,
+        "deterministic_mode": "likeliest",
+        "deterministic_samples": 4,
+        "deterministic_temperature": 0.5,
+    }
+    assert DeploySetting.of_agent(agent).label == "likeliest4_t0.5"
+    rsl_rl3_agent = {"policy": {"class_name": "GenPOActorCritic", "action_clip": 0.3}}
+    DeploySetting("mean").apply_to(rsl_rl3_agent, action_clip=1.0)
+    assert rsl_rl3_agent["policy"]["action_clip"] == 0.3, "a recorded clip is kept"
+    gaussian = {"actor": {"class_name": "MLPModel"}}
+    assert genpo_model_cfg(gaussian) is None and DeploySetting.of_agent(gaussian).label == "zero"
+    with pytest.raises(ValueError, match="needs a GenPO flow policy"):
+        DeploySetting("mean").apply_to(gaussian, action_clip=None)
+
+
+def run(task: str, label: str, seed: int, deployed: dict[str, float], sampled: float = 100.0) -> StudyRun:
+    return StudyRun(task, label, seed, training_return=sampled, deployed=deployed, stochastic_return=sampled)
+
+
+def study(candidate_zero: list[float], candidate_mean: list[float]) -> list[StudyRun]:
+    """Two tasks, three seeds: PPO at 100, the reference at 90 (zero latent), a candidate with two deployed actions."""
+    runs = []
+    for task in ("A", "B"):
+        for seed in (1, 2, 3):
+            runs.append(run(task, "ppo", seed, {"zero": 100.0}))
+            runs.append(run(task, "reference", seed, {"zero": 90.0}))
+            runs.append(
+                run(task, "candidate", seed, {"zero": candidate_zero[seed - 1], "mean16": candidate_mean[seed - 1]})
+            )
+    return runs
+
+
+def test_a_candidate_qualifies_only_if_it_beats_the_reference_without_a_collapse() -> None:
+    rows = {row["algorithm"]: row for row in study_rows(study([95, 96, 30], [97, 98, 99]), "ppo", "reference [zero]")}
+    assert set(rows) == {"ppo", "reference [zero]", "candidate [zero]", "candidate [mean16]"}
+    assert rows["candidate [mean16]"]["qualifies"]
+    assert rows["candidate [mean16]"]["mean_ratio"] == pytest.approx(0.98)
+    assert rows["candidate [zero]"]["collapses"] == 2, "seed 3 deploys 30 against a sampled 100 on both tasks"
+    assert rows["candidate [zero]"]["lowest_deployed_over_sampled"] == pytest.approx(0.3)
+    assert not rows["candidate [zero]"]["qualifies"]
+    assert not rows["reference [zero]"]["qualifies"] and not rows["ppo"]["qualifies"]
+
+
+def test_a_candidate_missing_on_a_task_does_not_qualify() -> None:
+    runs = [r for r in study([95, 96, 97], [97, 98, 99]) if not (r.task == "B" and r.label == "candidate")]
+    rows = {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]")}
+    assert math.isnan(rows["candidate [mean16]"]["mean_ratio"]) and not rows["candidate [mean16]"]["qualifies"]
+
+
+def test_recorded_runs_enter_under_the_spec_labels(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        "task,algorithm,seed,final_return,deployed_return,stochastic_return\n"
+        "Hopper-v5,ppo,1,1000,1400,1100\n"
+        "Hopper-v5,genpo_recommended,1,1700,1900,1500\n"
+        "Hopper-v5,genpo_log,1,900,1000,950\n"
+        "Ant-v5,ppo,1,2000,2800,2200\n"
+    )
+    spec = CompareSpec(
+        name="study", task="Hopper-v5", variants=(Variant("genpo_cap", "genpo"),), baseline="genpo_cap", seeds=(1,),
+        num_envs=2, num_steps_per_env=2, iterations=1, device="cpu", overrides=(), log_root=tmp_path / "logs",
+        output_dir=tmp_path / "out",
+        recorded_runs=RecordedRuns(path, {"ppo": "ppo", "genpo_recommended_1202": "genpo_recommended"}),
+    )
+    runs = recorded_runs(spec)
+    assert [(r.label, r.deployed, r.stochastic_return, r.recorded) for r in runs] == [
+        ("ppo", {"zero": 1400.0}, 1100.0, True),
+        ("genpo_recommended_1202", {"zero": 1900.0}, 1500.0, True),
+    ]
