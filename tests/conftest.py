@@ -22,13 +22,14 @@ RSL_RL3_TESTS = ("rsl_rl3", "isaaclab2")
 
 SHARED_TESTS = (
     "core/test_coupled_flow.py",
+    "core/test_bounded_exploration.py",
     "core/test_activations.py",
     "core/test_precision.py",
     "core/test_presets.py",
     "core/test_checkpoints.py",
     "core/test_distributed_launch.py",
 )
-"""Tests of the flow, its activation, its matmul precision, the GenPO presets, checkpoint selection and the
+"""Tests of the flow, its bounded exploration, its activation, its matmul precision, the GenPO presets, checkpoint selection and the
 ``--distributed`` ranks, which both rsl_rl generations share: the rsl_rl 3 environment runs them too."""
 
 

@@ -189,7 +189,7 @@ def test_distributed_gives_each_rank_its_gpu_and_seed(tmp_path, monkeypatch, env
         """Stands in for the gymnasium envs, which would put their tensors on a GPU this machine lacks."""
 
         action_clip = None
-        """No symmetric action bound for GenPO's deployed actions to clip to."""
+        """The envs' symmetric action clip (none)."""
 
         def __init__(self, **kwargs):
             envs.append(kwargs)

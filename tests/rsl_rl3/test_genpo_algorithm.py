@@ -66,7 +66,8 @@ def test_ratio_is_one_on_the_first_minibatch_before_any_step(point_reach_runner:
     losses = alg.update()
     torch.testing.assert_close(ratios[0], torch.ones_like(ratios[0]), atol=1e-4, rtol=0)
     assert max((r - 1).abs().max().item() for r in ratios[1:]) > 1e-4, "later minibatches see an updated policy"
-    assert set(losses) == {"surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std", "kl"}
+    expected_keys = {"surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std", "entropy_coef", "kl"}
+    assert set(losses) == expected_keys
 
 
 def test_compression_loss_pulls_the_halves_together(tmp_path: pathlib.Path) -> None:

@@ -67,7 +67,9 @@ def test_update_returns_the_mean_of_its_minibatch_terms_as_floats(
 
     monkeypatch.setattr(alg, "_genpo_minibatch_loss", record)
     losses = alg.update()
-    assert list(losses) == ["surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std", "kl"]
+    assert list(losses) == [
+        "surrogate", "value", "entropy", "cross_entropy", "compression", "noise_std", "entropy_coef", "kl"
+    ]
     assert all(type(value) is float for value in losses.values())
     for key, value in losses.items():
         expected = 0.0
