@@ -30,6 +30,8 @@ EXTRAS_REQUIRE = {
     ],
     # W&B logging (--logger wandb); IsaacLab 3.0 calls wandb.util.generate_id, which wandb 0.28.2 removed.
     "wandb": ["wandb<0.28.2"],
+    # compare.py's default backend: its runs as Ray tasks on a local Ray or a cluster (tested with ray 2.60.0).
+    "ray": ["ray>=2.60"],
     # Test and export checks.
     "test": ["pytest>=8.0", "onnx>=1.18", "onnxscript", "onnxruntime>=1.20"],
 }

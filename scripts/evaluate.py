@@ -28,6 +28,9 @@ import sys
 
 from genpo_ext.evaluation.records import DEFAULT_EPISODES, DEFAULT_SEED
 
+ERROR_PREFIX = "[ERROR] genpo_ext: "
+"""Start of the one line that ends an evaluation on a mistake in its flags, run folder, task or checkpoint."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
@@ -60,16 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    """Parse the flags and return them with the ``env.*`` override tokens."""
+    """Parse the flags and return them with the ``env.*`` override tokens.
+
+    Raises:
+        SystemExit: With one ``[ERROR]`` line for an override that is no ``env.a.b=value`` token, too few episodes, or
+            ``--deploy`` with ``--stochastic``.
+    """
     parser = build_parser()
     args, overrides = parser.parse_known_args(argv)
-    invalid = [token for token in overrides if not token.startswith("env.")]
+    invalid = [token for token in overrides if not (token.startswith("env.") and "=" in token)]
     if invalid:
-        parser.error(f"unrecognized arguments {invalid}: overrides must look like 'env.a.b=value'")
+        raise SystemExit(f"{ERROR_PREFIX}unrecognized arguments {invalid}: overrides must look like 'env.a.b=value'.")
     if args.episodes < 1:
-        parser.error(f"--episodes must be at least 1, got {args.episodes}")
+        raise SystemExit(f"{ERROR_PREFIX}--episodes must be at least 1, got {args.episodes}.")
     if args.deploy is not None and args.stochastic:
-        parser.error("--deploy selects deterministic actions; it cannot be combined with --stochastic")
+        raise SystemExit(f"{ERROR_PREFIX}--deploy selects deterministic actions; it cannot go with --stochastic.")
     return args, overrides
 
 
@@ -87,11 +95,15 @@ def evaluate(args: argparse.Namespace, overrides: list[str]) -> None:
         DETERMINISTIC, EVAL_FILE, NOT_DEPLOYED, STOCHASTIC, read_records, unevaluated, write_records
     )
     from genpo_ext.evaluation.run_folder import RunFolderError, check_run_folder, read_agent_cfg, read_task, select_checkpoints
+    from genpo_ext.experiments.validation import task_problem
     from genpo_ext.gymnasium_backend import is_gymnasium_task
 
     run_dir = args.run_dir
     check_run_folder(run_dir)
     task = args.task or read_task(run_dir)
+    problem = task_problem(task)
+    if problem is not None:
+        raise RunFolderError(problem)
     checkpoints = select_checkpoints(run_dir, args.checkpoint, args.all_checkpoints)
     mode = STOCHASTIC if args.stochastic else DETERMINISTIC
     try:
@@ -152,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         evaluate(args, overrides)
     except (RunFolderError, ConfigError, CheckpointLoadError, IncompleteEpisodesError) as error:
-        raise SystemExit(f"[ERROR] genpo_ext: {error}") from None
+        raise SystemExit(f"{ERROR_PREFIX}{error}") from None
 
 
 if __name__ == "__main__":

@@ -118,8 +118,8 @@ def test_compare_rejects_unrankable_specs_before_training(tmp_path, capsys):
     module_spec.loader.exec_module(compare)
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-    paths = [str(write_spec(tmp_path / name)) for name in ("a", "b")]
-    with pytest.raises(SystemExit):
-        compare.main([*paths, "--cross_task", str(tmp_path / "ranking")])
-    assert "--cross_task: HalfCheetah-v5 'ppo' names runs in both" in capsys.readouterr().err
+    paths = [str(write_spec(tmp_path / name, name=f"spec {name}")) for name in ("a", "b")]
+    assert compare.main([*paths, "--cross_task", str(tmp_path / "ranking"), "--backend", "local"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("[ERROR] compare: --cross_task: HalfCheetah-v5 'ppo' names runs in both")
     assert not (tmp_path / "a" / "logs").exists()

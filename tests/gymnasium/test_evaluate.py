@@ -117,6 +117,25 @@ def test_a_missing_run_folder_is_one_error_line(tmp_path):
     assert "does not exist" in error_line(evaluate(tmp_path / "nowhere"))
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--task", "HalfCheetah-v9"], "Task 'HalfCheetah-v9' is neither an IsaacLab 3 nor a gymnasium task"),
+        (["--task", "CartPole-v1"], "action space Discrete(2); GenPO and rsl_rl's PPO need continuous actions"),
+        (["--episodes", "0"], "--episodes must be at least 1, got 0."),
+        (["env_num_envs=3"], "overrides must look like 'env.a.b=value'."),
+    ],
+    ids=["unknown_task", "discrete_task", "no_episodes", "override"],
+)
+def test_a_mistaken_flag_is_one_error_line_naming_what_is_valid(runs, flags, message):
+    """A task that does not exist or cannot be trained, too few episodes or a malformed override end the evaluation
+    before it loads anything, in one ``[ERROR]`` line (an unknown task with its close matches)."""
+    line = error_line(evaluate(runs["ppo"], *flags))
+    assert message in line
+    if "HalfCheetah-v9" in flags:
+        assert "Close matches: HalfCheetah-v5" in line
+
+
 def test_a_folder_without_checkpoints_is_one_error_line(runs, tmp_path):
     run_dir = tmp_path / "empty"
     shutil.copytree(runs["ppo"], run_dir, ignore=shutil.ignore_patterns("*.pt"))

@@ -246,12 +246,17 @@ def test_fewer_envs_than_workers_train(tmp_path):
     assert yaml.safe_load((tmp_path / "params" / "env.yaml").read_text())["num_workers"] == 1
 
 
+FINISHED_RUN_OVERRIDES = ("env.num_workers=0", "env.make_kwargs.max_episode_steps=5")
+"""Overrides of the finished run below: envs in the training process, five-step episodes."""
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> pathlib.Path:
     """A folder holding one finished two-iteration GenPO run in its experiment folder (checkpoints model_0 and
-    model_1); tests copy it before changing it."""
+    model_1; five-step episodes, so that both iterations log a training return); tests copy it before changing
+    it."""
     root = tmp_path_factory.mktemp("finished")
-    result = train(root / EXPERIMENT / "2024-01-01_00-00-00_seed3", "env.num_workers=0", cwd=root)
+    result = train(root / EXPERIMENT / "2024-01-01_00-00-00_seed3", *FINISHED_RUN_OVERRIDES, cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
@@ -270,7 +275,7 @@ def test_resume_loads_a_checkpoint_saved_on_a_gpu_onto_the_runs_device(finished_
     result = resume(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Resuming from {run_dir / 'model_1.pt'}" in result.stdout
-    assert (tmp_path / EXPERIMENT / "resumed" / "model_2.pt").is_file(), "the iteration count continues"
+    assert (tmp_path / EXPERIMENT / "resumed" / "model_3.pt").is_file(), "the iteration count continues"
 
 
 def test_resume_falls_back_to_the_newest_intact_checkpoint_naming_the_broken_one(finished_run, tmp_path):
@@ -284,7 +289,48 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint_naming_the_broken_one
     assert f"checkpoint {run_dir / 'model_1.pt'} is broken (truncated" in warning
     assert f"Resuming from {run_dir / 'model_0.pt'}" in result.stdout
     resumed = sorted(path.name for path in (tmp_path / EXPERIMENT / "resumed").glob("*.pt"))
-    assert resumed == ["model_0.pt", "model_1.pt"]
+    assert resumed == ["model_2.pt"], "iterations 1 and 2 follow the checkpoint of iteration 0"
+
+
+def test_a_run_resumed_in_its_folder_continues_exactly_as_the_uninterrupted_run(finished_run, tmp_path):
+    """Resumed from its first checkpoint (a checkpoint file given with ``--checkpoint``), a run trains its second
+    iteration again into its own folder and ends with the uninterrupted run's models and training return, bit for
+    bit: the checkpoint holds the random streams, the envs and the logger's episode statistics too."""
+    shutil.copytree(finished_run, tmp_path, dirs_exist_ok=True)
+    run_dir = tmp_path / EXPERIMENT / "2024-01-01_00-00-00_seed3"
+    uninterrupted = torch.load(run_dir / "model_1.pt", weights_only=False)
+    (run_dir / "model_1.pt").unlink()
+    checkpoint = str(run_dir / "model_0.pt")
+    result = train(run_dir, *FINISHED_RUN_OVERRIDES, "--resume", "--checkpoint", checkpoint, "--max_iterations", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Continuing with iteration 1" in result.stdout
+    assert WARNING_PREFIX not in result.stderr, "every part of the training state is restored"
+    resumed = torch.load(run_dir / "model_1.pt", weights_only=False)
+    assert resumed["iter"] == uninterrupted["iter"] == 1
+    for models in ("actor_state_dict", "critic_state_dict", "optimizer_state_dict"):
+        assert_equal_state(resumed[models], uninterrupted[models], models)
+    assert final_training_return(run_dir) == final_training_return(finished_run / EXPERIMENT / run_dir.name)
+
+
+def assert_equal_state(got, expected, where: str) -> None:
+    """Assert that two nested state dicts hold the same keys and bit-identical tensors and values."""
+    if isinstance(expected, dict):
+        assert got.keys() == expected.keys(), where
+        for key in expected:
+            assert_equal_state(got[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, torch.Tensor):
+        assert torch.equal(got, expected), where
+    else:
+        assert got == expected, where
+
+
+def final_training_return(run_dir: pathlib.Path) -> float:
+    """Return the training return a run logged last (the value of its last iteration)."""
+    from genpo_ext.experiments.logs import read_run_log
+
+    log = read_run_log(run_dir)
+    assert log.return_iterations[-1] == log.iterations[-1], "the last iteration logged a return"
+    return float(log.returns[-1])
 
 
 def test_resume_from_a_chosen_broken_checkpoint_is_one_error_line(finished_run, tmp_path):

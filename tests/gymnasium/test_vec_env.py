@@ -130,3 +130,51 @@ def test_rejects_discrete_action_spaces():
     """A task without a Box action space fails with a configuration error naming valid tasks."""
     with pytest.raises(ConfigError, match=r"action space Discrete\(2\); .* Valid: continuous-control tasks, e.g."):
         GymnasiumVecEnv("CartPole-v1", 2, 0, SEED, "cpu")
+
+
+def rollout_from(env: GymnasiumVecEnv, actions: np.ndarray) -> dict[str, np.ndarray]:
+    """Step ``env`` with ``actions`` and record what rsl_rl would see, starting with its current observations."""
+    record = {"initial": env.get_observations()[OBSERVATION_GROUP].numpy().copy(), "obs": [], "rewards": [], "dones": []}
+    record["episode_length"] = []
+    for step_actions in actions:
+        observations, rewards, dones, _ = env.step(torch.as_tensor(step_actions, dtype=torch.float32))
+        record["obs"].append(observations[OBSERVATION_GROUP].numpy())
+        record["rewards"].append(rewards.numpy())
+        record["dones"].append(dones.numpy())
+        record["episode_length"].append(env.episode_length_buf.numpy().copy())
+    return {key: np.stack(value) for key, value in record.items()}
+
+
+@pytest.mark.parametrize(("saved_workers", "restored_workers"), [(0, 0), (2, 1)])
+def test_a_restored_state_continues_bit_for_bit(actions, saved_workers, restored_workers):
+    """Envs restored from a state taken mid-episode, in fresh envs reset with another seed (and split over another
+    number of workers), step exactly as the envs the state was taken from: the same observations, rewards, dones,
+    episode lengths and resets, bit for bit."""
+    split = NUM_STEPS // 3
+    make_kwargs = {"max_episode_steps": MAX_EPISODE_STEPS}
+    saved = GymnasiumVecEnv(TASK, NUM_ENVS, saved_workers, SEED, "cpu", make_kwargs)
+    restored = GymnasiumVecEnv(TASK, NUM_ENVS, restored_workers, SEED + 100, "cpu", make_kwargs)
+    try:
+        rollout_from(saved, actions[:split])
+        assert restored.set_state(saved.get_state()) is None
+        expected, got = rollout_from(saved, actions[split:]), rollout_from(restored, actions[split:])
+    finally:
+        saved.close()
+        restored.close()
+    assert expected["dones"].any(), "the continuation must cross resets, which draw from the envs' random generators"
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+def test_a_state_of_envs_that_cannot_be_saved_is_refused_with_the_reason():
+    """A classic-control env's state is not captured: restoring says why, and the envs keep their reset."""
+    env = GymnasiumVecEnv("Pendulum-v1", 2, 0, SEED, "cpu")
+    other = GymnasiumVecEnv(TASK, 3, 0, SEED, "cpu")
+    try:
+        state = env.get_state()
+        assert state["env_states"] == [None, None]
+        assert env.set_state(state) == "the state of Pendulum-v1 envs cannot be saved (only MuJoCo envs' can)"
+        assert other.set_state(state) == "the saved state holds 2 envs, this run has 3"
+    finally:
+        env.close()
+        other.close()

@@ -186,3 +186,21 @@ def test_resume_skips_a_checkpoint_cut_short_and_loads_one_saved_on_a_gpu(tmp_pa
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"[WARNING] genpo_ext: checkpoint {run_dir / 'model_1.pt'} is broken (truncated" in resumed.stderr
     assert f"Resuming from {run_dir / 'model_0.pt'}" in resumed.stdout
+
+
+@pytest.mark.parametrize("algo", ["genpo", "ppo"])
+def test_a_resumed_run_continues_with_the_uninterrupted_runs_models(tmp_path: pathlib.Path, algo: str) -> None:
+    """Resumed in its own folder from its first checkpoint, a run trains its second iteration again and ends with the
+    uninterrupted run's models, optimizer and adaptive learning rate, bit for bit (rsl_rl 3's own load leaves the
+    learning rate the algorithm adapts at its initial value)."""
+    run_dir = tmp_path / "run"
+    assert train(run_dir, algo).returncode == 0
+    uninterrupted = torch.load(run_dir / "model_1.pt", weights_only=False)
+    (run_dir / "model_1.pt").unlink()
+    resume = ["--resume", "--checkpoint", str(run_dir / "model_0.pt"), "--max_iterations", "1"]
+    resumed_run = train(run_dir, algo, *resume)
+    assert resumed_run.returncode == 0, resumed_run.stderr[-3000:]
+    resumed = torch.load(run_dir / "model_1.pt", weights_only=False)
+    for name, tensor in uninterrupted["model_state_dict"].items():
+        assert torch.equal(resumed["model_state_dict"][name], tensor), name
+    assert resumed["optimizer_state_dict"]["param_groups"] == uninterrupted["optimizer_state_dict"]["param_groups"]

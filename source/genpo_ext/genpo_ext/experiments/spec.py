@@ -1,10 +1,11 @@
-"""Comparison specs: which task, algorithms, seeds and budget a sweep runs, loaded from YAML."""
+"""Comparison specs: which task, algorithms, seeds and budget a sweep runs, loaded from YAML and checked."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import pathlib
+import re
 
 import yaml
 
@@ -91,71 +92,150 @@ OPTIONAL_KEYS = (
     "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs", "deploys"
 )
 
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
+"""Devices a spec may name: the CPU, the current CUDA device or a numbered one."""
+
+OVERRIDE_PATTERN = re.compile(r"(env|agent)(\.[^.=\s]+)+=.*", re.DOTALL)
+"""Shape of an override token: ``env.a.b=value`` or ``agent.a.b=value``."""
+
+RESERVED_LABELS = (".", "..")
+"""Folder names a label cannot be (it names its runs' folder)."""
+
+
+class SpecError(ValueError):
+    """A comparison spec that cannot run; the message names what is valid."""
+
+
+def _positive_int(raw: dict, key: str) -> int:
+    """Return ``raw[key]`` when it is an integer of at least 1.
+
+    Raises:
+        SpecError: Otherwise.
+    """
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"'{key}' must be a whole number of at least 1, got {value!r}.")
+    return value
+
+
+def _parse_seeds(seeds) -> tuple[int, ...]:
+    """Return the seeds: a non-empty list of distinct integers of at least 0.
+
+    Raises:
+        SpecError: Otherwise.
+    """
+    valid = isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    if not valid or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise SpecError(f"'seeds' must be a non-empty list of distinct whole numbers of at least 0, got {seeds!r}.")
+    return tuple(seeds)
+
+
+def _parse_overrides(where: str, overrides) -> tuple[str, ...]:
+    """Return override tokens that have the shape ``env.a.b=value`` or ``agent.a.b=value``.
+
+    Raises:
+        SpecError: For a value that is no list of such tokens.
+    """
+    if not isinstance(overrides, list):
+        raise SpecError(f"{where} must be a list of 'env.a.b=value' / 'agent.a.b=value' tokens, got {overrides!r}.")
+    for token in overrides:
+        if not isinstance(token, str) or not OVERRIDE_PATTERN.fullmatch(token):
+            raise SpecError(f"{where}: '{token}' must look like 'env.a.b=value' or 'agent.a.b=value'.")
+    return tuple(overrides)
+
 
 def _parse_variants(algorithms: list | dict) -> tuple[Variant, ...]:
-    """Parse ``algorithms``: a list of ``--algo`` values, or a mapping ``label: {algo, overrides}``."""
+    """Parse ``algorithms``: a list of ``--algo`` values, or a mapping ``label: {algo, overrides}``.
+
+    Raises:
+        SpecError: For an unknown algorithm or key, a duplicate label or a label that cannot name a folder.
+    """
     if isinstance(algorithms, list):
+        if len(set(map(str, algorithms))) != len(algorithms):
+            raise SpecError(f"'algorithms' lists a name twice: {algorithms}. Use a mapping 'label: {{algo: ...}}'.")
         algorithms = {algo: {"algo": algo} for algo in algorithms}
+    if not isinstance(algorithms, dict) or not algorithms:
+        raise SpecError(f"'algorithms' must be a list of {', '.join(ALGORITHMS)} or a mapping of labels to them.")
     variants = []
     for label, entry in algorithms.items():
-        unknown = set(entry) - {"algo", "overrides"}
+        label = str(label)
+        if not label or "/" in label or label in RESERVED_LABELS:
+            raise SpecError(f"Algorithm label '{label}' cannot name a run folder: use letters, digits, '_', '-', '.'.")
+        unknown = set(entry) - {"algo", "overrides"} if isinstance(entry, dict) else {"<not a mapping>"}
         if unknown:
-            raise ValueError(f"Algorithm '{label}': unknown keys {sorted(unknown)}. Valid: algo, overrides.")
+            raise SpecError(f"Algorithm '{label}': unknown keys {sorted(unknown)}. Valid: algo, overrides.")
         if entry.get("algo") not in ALGORITHMS:
-            raise ValueError(f"Algorithm '{label}': 'algo' must be one of {', '.join(ALGORITHMS)}.")
-        variants.append(Variant(str(label), entry["algo"], tuple(entry.get("overrides", ()))))
+            valid = ", ".join(ALGORITHMS)
+            raise SpecError(f"Algorithm '{label}': 'algo' must be one of {valid}, got {entry.get('algo')!r}.")
+        overrides = _parse_overrides(f"Algorithm '{label}': 'overrides'", entry.get("overrides", []))
+        variants.append(Variant(label, entry["algo"], overrides))
     return tuple(variants)
 
 
 def load_spec(path: str | pathlib.Path) -> CompareSpec:
-    """Load and validate a comparison spec.
+    """Load and check a comparison spec: its keys, algorithms and labels, baseline, seeds, budget, device and the
+    shape of its overrides (:mod:`genpo_ext.experiments.validation` checks the task and what the overrides name).
 
     Exactly one of ``iterations`` and ``env_steps`` sets the budget; ``env_steps`` is rounded up to whole
     iterations. Relative paths are relative to the current directory.
 
     Raises:
-        ValueError: On missing, unknown or inconsistent keys, naming the valid ones.
+        SpecError: On an unreadable file, missing, unknown or inconsistent keys, or invalid values, naming the valid
+            ones.
     """
-    raw = yaml.safe_load(pathlib.Path(path).read_text())
+    try:
+        raw = yaml.safe_load(pathlib.Path(path).read_text())
+    except OSError as error:
+        raise SpecError(f"cannot read the spec: {error.strerror}.") from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"not valid YAML: {str(error).splitlines()[0]}.") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"the spec must be a mapping of keys. Required: {', '.join(REQUIRED_KEYS)}.")
     missing = [key for key in REQUIRED_KEYS if key not in raw]
     unknown = [key for key in raw if key not in REQUIRED_KEYS + OPTIONAL_KEYS]
     if missing or unknown:
-        raise ValueError(
-            f"Spec {path}: missing keys {missing}, unknown keys {unknown}. "
+        raise SpecError(
+            f"missing keys {missing}, unknown keys {unknown}. "
             f"Required: {', '.join(REQUIRED_KEYS)}; optional: {', '.join(OPTIONAL_KEYS)}."
         )
     if ("iterations" in raw) == ("env_steps" in raw):
-        raise ValueError(f"Spec {path}: set exactly one of 'iterations' and 'env_steps'.")
+        raise SpecError("set exactly one of 'iterations' and 'env_steps' (the budget).")
     variants = _parse_variants(raw["algorithms"])
     labels = [variant.label for variant in variants]
     baseline = raw.get("baseline", "ppo" if "ppo" in labels else labels[0])
     if baseline not in labels:
-        raise ValueError(f"Spec {path}: baseline '{baseline}' is not an algorithm label. Valid: {', '.join(labels)}.")
+        raise SpecError(f"baseline '{baseline}' is not an algorithm label. Valid: {', '.join(labels)}.")
     recorded = raw.get("recorded_runs")
-    if recorded is not None and set(recorded) != {"path", "labels"}:
-        raise ValueError(f"Spec {path}: 'recorded_runs' needs exactly the keys path and labels, got {sorted(recorded)}.")
+    if recorded is not None and (not isinstance(recorded, dict) or set(recorded) != {"path", "labels"}):
+        got = sorted(recorded) if isinstance(recorded, dict) else recorded
+        raise SpecError(f"'recorded_runs' needs exactly the keys path and labels, got {got!r}.")
     deploys = tuple(raw.get("deploys", ()))
     for label in deploys:
         try:
             DeploySetting.from_label(label)
         except ValueError as error:
-            raise ValueError(f"Spec {path}: deploys: {error}") from None
-    steps_per_iteration = raw["num_envs"] * raw["num_steps_per_env"]
-    iterations = raw.get("iterations") or math.ceil(raw["env_steps"] / steps_per_iteration)
+            raise SpecError(f"deploys: {error}") from None
+    num_envs, num_steps_per_env = _positive_int(raw, "num_envs"), _positive_int(raw, "num_steps_per_env")
+    budget_key = "iterations" if "iterations" in raw else "env_steps"
+    budget = _positive_int(raw, budget_key)
+    iterations = budget if budget_key == "iterations" else math.ceil(budget / (num_envs * num_steps_per_env))
+    device = raw.get("device")
+    if device is not None and not (isinstance(device, str) and DEVICE_PATTERN.fullmatch(device)):
+        raise SpecError(f"'device' must be cpu, cuda or cuda:<index> (or absent: the backend chooses), got {device!r}.")
     return CompareSpec(
-        name=raw.get("name", raw["task"]),
-        task=raw["task"],
+        name=str(raw.get("name", raw["task"])),
+        task=str(raw["task"]),
         variants=variants,
         baseline=baseline,
-        seeds=tuple(raw["seeds"]),
-        num_envs=raw["num_envs"],
-        num_steps_per_env=raw["num_steps_per_env"],
-        iterations=int(iterations),
-        device=raw.get("device"),
-        overrides=tuple(raw.get("overrides", ())),
+        seeds=_parse_seeds(raw["seeds"]),
+        num_envs=num_envs,
+        num_steps_per_env=num_steps_per_env,
+        iterations=iterations,
+        device=device,
+        overrides=_parse_overrides("'overrides'", raw.get("overrides", [])),
         log_root=pathlib.Path(raw["log_root"]),
         output_dir=pathlib.Path(raw["output_dir"]),
-        eval_episodes=int(raw.get("eval_episodes", DEFAULT_EPISODES)),
-        recorded_runs=None if recorded is None else RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])),
+        eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
+        recorded_runs=RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])) if recorded else None,
         deploys=deploys,
     )

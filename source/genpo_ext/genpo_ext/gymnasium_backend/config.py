@@ -146,8 +146,9 @@ def apply_overrides(env_cfg: dict, agent_cfg: dict, overrides: list[str]) -> Non
         node = roots[keys[0]]
         for depth, key in enumerate(keys[1:-1], start=1):
             if not isinstance(node.get(key), dict):
-                valid = ", ".join(k for k, v in node.items() if isinstance(v, dict))
-                raise ConfigError(f"Override '{token}': '{'.'.join(keys[: depth + 1])}' is not a section. Valid: {valid}.")
+                sections = [k for k, v in node.items() if isinstance(v, dict)]
+                valid = f"Valid: {', '.join(sections)}" if sections else f"'{'.'.join(keys[:depth])}' has no sections"
+                raise ConfigError(f"Override '{token}': '{'.'.join(keys[: depth + 1])}' is not a section. {valid}.")
             node = node[key]
         value = parse_value(text)
         if value is None:

@@ -2,7 +2,8 @@
 
 Gymnasium's ``AsyncVectorEnv`` runs one process per sub-environment; with many cheap MuJoCo envs on few cores the
 inter-process traffic dominates. Here each worker owns a ``SyncVectorEnv`` over a contiguous slice of the envs, so
-one pipe round trip steps the whole slice. Autoreset, seeding and spaces are gymnasium's own.
+one pipe round trip steps the whole slice. Autoreset, seeding and spaces are gymnasium's own. Both vector envs read
+and restore the state of their envs (:mod:`genpo_ext.gymnasium_backend.env_state`) for exact resumption.
 """
 
 from __future__ import annotations
@@ -15,19 +16,38 @@ from multiprocessing.connection import Connection
 import gymnasium as gym
 import numpy as np
 
+from genpo_ext.gymnasium_backend.env_state import capture_env_state, restore_env_state
+
 AUTORESET_MODE = gym.vector.AutoresetMode.SAME_STEP
 """Reset finished envs inside the step that ended them: the returned observation starts the next episode and no
 zero-reward reset step ever reaches the learner."""
 
 
-def make_sync_vector_env(task: str, num_envs: int, make_kwargs: dict) -> gym.vector.SyncVectorEnv:
+class StatefulSyncVectorEnv(gym.vector.SyncVectorEnv):
+    """Gymnasium's ``SyncVectorEnv`` that also reads and restores the state of its envs.
+
+    With same-step autoreset the vector env itself keeps no state between steps; its envs hold all of it.
+    """
+
+    def get_env_states(self) -> list[bytes | None]:
+        """Return the state of each env (None for an env whose state cannot be captured)."""
+        return [capture_env_state(env) for env in self.envs]
+
+    def set_env_states(self, states: list[bytes]) -> None:
+        """Restore the state of each env from :meth:`get_env_states` of a vector env of the same task."""
+        for env, state in zip(self.envs, states, strict=True):
+            restore_env_state(env, state)
+
+
+def make_sync_vector_env(task: str, num_envs: int, make_kwargs: dict) -> StatefulSyncVectorEnv:
     """Create ``num_envs`` copies of ``task`` in one process, autoresetting in the same step."""
     env_fns = [functools.partial(gym.make, task, **make_kwargs)] * num_envs
-    return gym.vector.SyncVectorEnv(env_fns, autoreset_mode=AUTORESET_MODE)
+    return StatefulSyncVectorEnv(env_fns, autoreset_mode=AUTORESET_MODE)
 
 
-def _worker(connection: Connection, env_factory: Callable[[], gym.vector.VectorEnv]) -> None:
-    """Serve ``reset``/``step``/``close`` commands for one slice of the envs until told to close."""
+def _worker(connection: Connection, env_factory: Callable[[], StatefulSyncVectorEnv]) -> None:
+    """Serve ``reset``/``step``/``get_states``/``set_states``/``close`` commands for one slice of the envs until
+    told to close."""
     env = env_factory()
     try:
         while True:
@@ -40,10 +60,17 @@ def _worker(connection: Connection, env_factory: Callable[[], gym.vector.VectorE
                 connection.send((observations, rewards, terminations, truncations))
             elif command == "spaces":
                 connection.send((env.single_observation_space, env.single_action_space, env.metadata))
+            elif command == "get_states":
+                connection.send(env.get_env_states())
+            elif command == "set_states":
+                env.set_env_states(data)
+                connection.send(None)
             elif command == "close":
                 break
             else:
-                raise ValueError(f"Unknown worker command '{command}'. Valid: reset, step, spaces, close.")
+                raise ValueError(
+                    f"Unknown worker command '{command}'. Valid: reset, step, spaces, get_states, set_states, close."
+                )
     finally:
         env.close()
         connection.close()
@@ -107,6 +134,19 @@ class MultiProcessVectorEnv(gym.vector.VectorEnv):
         results = [connection.recv() for connection in self._connections]
         observations, rewards, terminations, truncations = (np.concatenate(parts) for parts in zip(*results))
         return observations, rewards, terminations, truncations, {}
+
+    def get_env_states(self) -> list[bytes | None]:
+        """Return the state of each env, in env order (None for an env whose state cannot be captured)."""
+        for connection in self._connections:
+            connection.send(("get_states", None))
+        return [state for connection in self._connections for state in connection.recv()]
+
+    def set_env_states(self, states: list[bytes]) -> None:
+        """Restore the state of each env from :meth:`get_env_states` of a vector env of the same task and size."""
+        for index, connection in enumerate(self._connections):
+            connection.send(("set_states", states[self._bounds[index] : self._bounds[index + 1]]))
+        for connection in self._connections:
+            connection.recv()
 
     def close_extras(self, **kwargs) -> None:
         """Tell the workers to close their envs and wait for them to exit."""

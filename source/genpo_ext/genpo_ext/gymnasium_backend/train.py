@@ -1,4 +1,9 @@
-"""Train GenPO or stock rsl_rl PPO on a gymnasium task with rsl_rl's ``OnPolicyRunner``."""
+"""Train GenPO or stock rsl_rl PPO on a gymnasium task with rsl_rl's ``OnPolicyRunner``.
+
+The runner is :class:`~genpo_ext.gymnasium_backend.runner.GymnasiumRunner`, rsl_rl's own with the training state
+added to its checkpoints: ``--resume`` continues with the iteration after the checkpoint's, exactly as the
+uninterrupted run would have.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,13 @@ import random
 import numpy as np
 import torch
 import yaml
-from rsl_rl.runners import OnPolicyRunner
 
-from genpo_ext.checkpoints import CheckpointError, compile_flag_regex, select_checkpoint
+from genpo_ext.checkpoints import CheckpointError, compile_flag_regex, select_checkpoint, warn
 from genpo_ext.distributed import ProcessRank, launch_problem
 from genpo_ext.evaluation.deploy import genpo_model_cfg
 from genpo_ext.gymnasium_backend.config import apply_overrides, load_task_cfg
 from genpo_ext.gymnasium_backend.errors import ConfigError, agent_construction_errors
+from genpo_ext.gymnasium_backend.runner import GymnasiumRunner
 from genpo_ext.gymnasium_backend.vec_env import GymnasiumVecEnv
 
 LOG_ROOT = pathlib.Path("logs", "rsl_rl")
@@ -180,13 +185,19 @@ def check_env_counts(env_cfg: dict) -> None:
 def resume_checkpoint(args: argparse.Namespace, experiment_dir: pathlib.Path) -> pathlib.Path | None:
     """Return the checkpoint that ``--resume`` selects, or None when training starts from scratch.
 
+    ``--checkpoint`` may name a checkpoint file (which must be intact); otherwise it and ``--load_run`` are regexes
+    searched in ``experiment_dir`` (:func:`find_checkpoint`).
+
     Raises:
         ConfigError: If ``--load_run`` or ``--checkpoint`` is given without ``--resume``, or nothing matches.
+        CheckpointError: If the selected checkpoint, or every matching one, is broken.
     """
     if not args.resume:
         if args.load_run or args.checkpoint:
             raise ConfigError("--load_run and --checkpoint select the checkpoint to resume from: add --resume.")
         return None
+    if args.checkpoint is not None and pathlib.Path(args.checkpoint).is_file():
+        return pathlib.Path(select_checkpoint([pathlib.Path(args.checkpoint).absolute()], explicit=True))
     return find_checkpoint(experiment_dir, args.load_run, args.checkpoint)
 
 
@@ -246,11 +257,13 @@ def train(args: argparse.Namespace, overrides: list[str]) -> None:
         print(f"[INFO] {args.algo} on {args.task} ({agent_cfg['device']}): logging to {log_dir}")
 
         with agent_construction_errors(agent_cfg):
-            runner = OnPolicyRunner(env, agent_cfg, log_dir=str(log_dir), device=agent_cfg["device"])
+            runner = GymnasiumRunner(env, agent_cfg, log_dir=str(log_dir), device=agent_cfg["device"])
         if resume_path is not None:
             print(f"[INFO] Resuming from {resume_path}")
             # onto this process's device, wherever the checkpoint was saved
-            runner.load(str(resume_path), map_location=agent_cfg["device"])
+            for problem in runner.resume(str(resume_path), map_location=agent_cfg["device"]):
+                warn(f"resuming from {resume_path.name} not exactly: {problem}.")
+            print(f"[INFO] Continuing with iteration {runner.current_learning_iteration}")
         runner.learn(num_learning_iterations=agent_cfg["max_iterations"])
     finally:
         env.close()

@@ -116,6 +116,33 @@ class GymnasiumVecEnv(VecEnv):
         extras = {"time_outs": truncated & ~terminated}
         return self._observations, torch.as_tensor(rewards, dtype=torch.float32, device=self.device), dones, extras
 
+    def get_state(self) -> dict:
+        """Return what the envs need to continue exactly from this step: the state of each env (None for an env
+        whose state cannot be captured, see :mod:`genpo_ext.gymnasium_backend.env_state`), the observations of this
+        step and the episode step counts."""
+        return {
+            "env_states": self.vector_env.get_env_states(),
+            "observations": self._observations[OBSERVATION_GROUP].cpu(),
+            "episode_length_buf": self.episode_length_buf.cpu(),
+        }
+
+    def set_state(self, state: dict) -> str | None:
+        """Continue from a state of :meth:`get_state` taken on envs of the same task, arguments and number.
+
+        Returns:
+            None when the envs were restored, else why they keep their fresh reset.
+        """
+        env_states = state["env_states"]
+        if len(env_states) != self.num_envs:
+            return f"the saved state holds {len(env_states)} envs, this run has {self.num_envs}"
+        if any(env_state is None for env_state in env_states):
+            return f"the state of {self.cfg['task']} envs cannot be saved (only MuJoCo envs' can)"
+        self.vector_env.set_env_states(env_states)
+        observations = {OBSERVATION_GROUP: state["observations"].to(self.device)}
+        self._observations = TensorDict(observations, batch_size=[self.num_envs], device=self.device)
+        self.episode_length_buf.copy_(state["episode_length_buf"])
+        return None
+
     def close(self) -> None:
         """Close the envs and their worker processes."""
         self.vector_env.close()
