@@ -8,7 +8,7 @@ import pytest
 
 from genpo_ext.evaluation.deploy import DeploySetting, genpo_model_cfg
 from genpo_ext.experiments.deploy_study import StudyRun, recorded_runs, study_rows
-from genpo_ext.experiments.spec import CompareSpec, RecordedRuns, Variant
+from genpo_ext.experiments.spec import CompareSpec, RecordedRuns, Variant, load_spec
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,23 @@ def test_recorded_runs_enter_under_the_spec_labels(tmp_path: pathlib.Path) -> No
         name="study", task="Hopper-v5", variants=(Variant("genpo_cap", "genpo"),), baseline="genpo_cap", seeds=(1,),
         num_envs=2, num_steps_per_env=2, iterations=1, device="cpu", overrides=(), log_root=tmp_path / "logs",
         output_dir=tmp_path / "out",
-        recorded_runs=RecordedRuns(path, {"ppo": "ppo", "genpo_recommended_1202": "genpo_recommended"}),
+        recorded_runs=RecordedRuns(path, (("ppo", "ppo"), ("genpo_recommended_1202", "genpo_recommended"))),
     )
     runs = recorded_runs(spec)
     assert [(r.label, r.deployed, r.stochastic_return, r.recorded) for r in runs] == [
         ("ppo", {"zero": 1400.0}, 1100.0, True),
         ("genpo_recommended_1202", {"zero": 1900.0}, 1500.0, True),
     ]
+
+
+def test_a_spec_with_recorded_runs_loads_hashable(tmp_path: pathlib.Path) -> None:
+    """The sweep keys its resources by spec, so a spec that counts recorded runs must hash."""
+    path = tmp_path / "study.yaml"
+    path.write_text(
+        "task: Hopper-v5\nalgorithms: [ppo]\nseeds: [1]\nnum_envs: 2\nnum_steps_per_env: 2\niterations: 1\n"
+        "log_root: logs\noutput_dir: out\n"
+        "recorded_runs: {path: runs.csv, labels: {genpo_recommended_1202: genpo_recommended}}\n"
+    )
+    spec = load_spec(path)
+    assert dict.fromkeys([spec]) == {spec: None}
+    assert spec.recorded_runs.labels == (("genpo_recommended_1202", "genpo_recommended"),)

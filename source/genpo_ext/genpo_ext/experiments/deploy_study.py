@@ -96,7 +96,7 @@ def recorded_runs(spec: CompareSpec) -> list[StudyRun]:
     recorded = spec.recorded_runs
     if recorded is None:
         return []
-    labels = {algorithm: label for label, algorithm in recorded.labels.items()}
+    labels = {algorithm: label for label, algorithm in recorded.labels}
     with open(recorded.path, newline="") as file:
         rows = [row for row in csv.DictReader(file) if row["task"] == spec.task and row["algorithm"] in labels]
     return [

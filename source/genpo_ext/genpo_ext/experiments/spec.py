@@ -33,8 +33,9 @@ class RecordedRuns:
     path: pathlib.Path
     """The ``runs.csv`` a report wrote (columns ``task``, ``algorithm``, ``seed``, ``final_return``,
     ``deployed_return``, ``stochastic_return``)."""
-    labels: dict[str, str]
-    """The spec's label of each recorded algorithm: ``{label: algorithm in the file}``."""
+    labels: tuple[tuple[str, str], ...]
+    """The spec's label of each recorded algorithm: ``(label, algorithm in the file)`` pairs (a tuple, so that a spec
+    stays hashable)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +173,21 @@ def _parse_variants(algorithms: list | dict) -> tuple[Variant, ...]:
     return tuple(variants)
 
 
+def _recorded_runs(recorded) -> RecordedRuns:
+    """Return the ``recorded_runs`` entry: a ``path`` and a ``labels`` map of spec label to recorded algorithm.
+
+    Raises:
+        SpecError: For any other shape.
+    """
+    if not isinstance(recorded, dict) or set(recorded) != {"path", "labels"}:
+        got = sorted(recorded) if isinstance(recorded, dict) else recorded
+        raise SpecError(f"'recorded_runs' needs exactly the keys path and labels, got {got!r}.")
+    labels = recorded["labels"]
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise SpecError(f"'recorded_runs.labels' must map spec labels to recorded algorithm names, got {labels!r}.")
+    return RecordedRuns(pathlib.Path(recorded["path"]), tuple(labels.items()))
+
+
 def load_spec(path: str | pathlib.Path) -> CompareSpec:
     """Load and check a comparison spec: its keys, algorithms and labels, baseline, seeds, budget, device and the
     shape of its overrides (:mod:`genpo_ext.experiments.validation` checks the task and what the overrides name).
@@ -206,9 +222,6 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
     if baseline not in labels:
         raise SpecError(f"baseline '{baseline}' is not an algorithm label. Valid: {', '.join(labels)}.")
     recorded = raw.get("recorded_runs")
-    if recorded is not None and (not isinstance(recorded, dict) or set(recorded) != {"path", "labels"}):
-        got = sorted(recorded) if isinstance(recorded, dict) else recorded
-        raise SpecError(f"'recorded_runs' needs exactly the keys path and labels, got {got!r}.")
     deploys = tuple(raw.get("deploys", ()))
     for label in deploys:
         try:
@@ -236,6 +249,6 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         log_root=pathlib.Path(raw["log_root"]),
         output_dir=pathlib.Path(raw["output_dir"]),
         eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
-        recorded_runs=RecordedRuns(pathlib.Path(recorded["path"]), dict(recorded["labels"])) if recorded else None,
+        recorded_runs=_recorded_runs(recorded) if recorded is not None else None,
         deploys=deploys,
     )
