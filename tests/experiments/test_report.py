@@ -28,6 +28,8 @@ from genpo_ext.experiments.sweep import STATUS_FILE
 NUM_ITERATIONS = 6
 FIRST_RETURN_ITERATION = 2
 """Like rsl_rl, the fake runs log no return before their first finished episode."""
+TRAINING_EPISODE_LENGTH = 20.0
+"""Mean training episode length the fake runs log at their first iteration; it grows by one per iteration."""
 
 
 def write_spec(folder: pathlib.Path, **changes) -> pathlib.Path:
@@ -62,6 +64,7 @@ def write_fake_run(
         writer.add_scalar("Perf/learning_time", first_learning_s if it == 0 and first_learning_s else learning_s, it)
         if it >= FIRST_RETURN_ITERATION:
             writer.add_scalar("Train/mean_reward", final_return * (it + 1) / NUM_ITERATIONS, it)
+            writer.add_scalar("Train/mean_episode_length", TRAINING_EPISODE_LENGTH + it, it)
     writer.close()
     (run_dir / STATUS_FILE).write_text(json.dumps({"command": [], "wall_time_s": 1.0}))
 
@@ -162,12 +165,14 @@ def test_unfinished_runs_are_left_out(tmp_path):
 
 
 def write_fake_evaluation(run_dir: pathlib.Path, deployed: dict[int, float], stochastic: float | None = None) -> None:
-    """Give a fake run checkpoints and deterministic evaluations at ``{iteration: mean return}``, and optionally a
-    stochastic evaluation of the last of them."""
+    """Give a fake run checkpoints and deterministic evaluations at ``{iteration: mean return}`` (episodes as long as
+    a tenth of the return), and optionally a stochastic evaluation of the last of them."""
     for iteration in deployed:
         (run_dir / f"model_{iteration}.pt").write_bytes(b"")
     records = [
-        EvalRecord(f"model_{it}.pt", it, DETERMINISTIC, DEFAULT_EPISODES, DEFAULT_SEED, value, 1.0, value, value, 5.0)
+        EvalRecord(
+            f"model_{it}.pt", it, DETERMINISTIC, DEFAULT_EPISODES, DEFAULT_SEED, value, 1.0, value, value, value / 10
+        )
         for it, value in deployed.items()
     ]
     if stochastic is not None:
@@ -205,6 +210,11 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     assert float(runs["ppo", 2]["deployed_return"]) == pytest.approx(60.0)
     assert np.isnan(float(runs["genpo", 2]["deployed_return"]))
     assert float(runs["ppo", 1]["stochastic_return"]) == pytest.approx(20.0)
+    assert float(runs["ppo", 2]["deployed_episode_length"]) == pytest.approx(6.0)
+    assert float(runs["genpo", 1]["final_episode_length"]) == TRAINING_EPISODE_LENGTH + NUM_ITERATIONS - 1
+    assert (rows["ppo"]["deployed_episode_length_mean"], rows["genpo"]["deployed_episode_length_std"]) == (
+        pytest.approx(5.0), 0.0
+    )
     with open(spec.output_dir / "deployed.csv") as file:
         points = [row for row in csv.DictReader(file) if row["algorithm"] == "ppo" and row["seed"] == "1"]
     assert [int(row["env_steps"]) for row in points] == [4 * 8, NUM_ITERATIONS * 4 * 8]
@@ -212,3 +222,4 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     markdown = (spec.output_dir / "summary.md").read_text()
     assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown
     assert markdown.count("| 25.0 ± 7.1 |") == 1 and "| not evaluated |" in markdown
+    assert "| HalfCheetah-v5 | ppo | 5.0 ± 1.4 | 25.0 ± 0.0 |" in markdown, "deployed and training episode lengths"

@@ -42,11 +42,18 @@ class DeployedCurve:
     """Iterations the checkpoints were saved after (0-based), increasing."""
     returns: np.ndarray
     """Mean return of the deterministic policy over the spec's episodes at each checkpoint."""
+    lengths: np.ndarray
+    """Mean length [env steps] of the same episodes at each checkpoint."""
 
     @property
     def final_return(self) -> float:
         """Deployed return of the last evaluated checkpoint."""
         return float(self.returns[-1])
+
+    @property
+    def final_length(self) -> float:
+        """Mean deployed episode length at the last evaluated checkpoint."""
+        return float(self.lengths[-1])
 
 
 def run_agent_cfg(run_dir: pathlib.Path) -> dict:
@@ -162,14 +169,15 @@ def read_deployed(spec: CompareSpec, run_dir: pathlib.Path) -> DeployedCurve | N
     checkpoints = list_checkpoints(run_dir)
     wanted = (DETERMINISTIC, spec.eval_episodes, DEFAULT_SEED, own_deploy(run_dir))
     records = {
-        record.iteration: record.mean_return
+        record.iteration: record
         for record in read_records(run_dir)
         if (record.policy, record.episodes, record.seed, record.deploy) == wanted
     }
     if not checkpoints or checkpoint_iteration(checkpoints[-1]) not in records:
         return None
     iterations = np.array(sorted(records), dtype=int)
-    return DeployedCurve(iterations, np.array([records[iteration] for iteration in iterations]))
+    returns = np.array([records[iteration].mean_return for iteration in iterations])
+    return DeployedCurve(iterations, returns, np.array([records[iteration].mean_length for iteration in iterations]))
 
 
 def read_stochastic(spec: CompareSpec, run_dir: pathlib.Path) -> float | None:

@@ -10,6 +10,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 RETURN_TAG = "Train/mean_reward"
 """Mean return of the last 100 finished training episodes, logged per iteration once an episode has finished."""
+EPISODE_LENGTH_TAG = "Train/mean_episode_length"
+"""Mean length [env steps] of the same episodes, logged with the return."""
 COLLECTION_TIME_TAG = "Perf/collection_time"
 LEARNING_TIME_TAG = "Perf/learning_time"
 ACTION_STD_TAG = "Policy/mean_std"
@@ -34,6 +36,8 @@ class RunLog:
     """Iterations that logged a mean return (the first ones have no finished episode yet)."""
     returns: np.ndarray
     """Mean training return at ``return_iterations``."""
+    episode_lengths: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Mean training episode length [env steps] at the iterations that logged one (empty for a log without it)."""
 
     @property
     def iteration_time(self) -> np.ndarray:
@@ -68,7 +72,8 @@ def read_run_log(run_dir: str | pathlib.Path) -> RunLog:
     if len(iterations) == 0 or not np.array_equal(iterations, learning_iterations):
         raise FileNotFoundError(f"No rsl_rl timing scalars in the event files of {run_dir}.")
     return_iterations, returns = _series(accumulator, RETURN_TAG)
-    return RunLog(iterations, collection_time, learning_time, return_iterations, returns)
+    _, episode_lengths = _series(accumulator, EPISODE_LENGTH_TAG)
+    return RunLog(iterations, collection_time, learning_time, return_iterations, returns, episode_lengths)
 
 
 def read_final_scalars(run_dir: str | pathlib.Path, tags: tuple[str, ...]) -> dict[str, float]:

@@ -50,6 +50,8 @@ class VariantSummary:
     """Seeds whose logs were read."""
     final_returns: list[float]
     """Last logged mean training return of each seed."""
+    final_episode_lengths: list[float]
+    """Last logged mean training episode length [env steps] of each seed (NaN for a log without it)."""
     steps_per_second: list[float]
     """Env steps per second at the median iteration time (rollout + update) of each seed."""
     iteration_times: list[float]
@@ -60,6 +62,10 @@ class VariantSummary:
     """Median seconds of update per iteration of each seed."""
     deployed_returns: list[float]
     """Deployed (deterministic-policy) return at the last checkpoint of each seed in ``seeds``; NaN if not evaluated."""
+    deployed_episode_lengths: list[float]
+    """Mean episode length [env steps] of the deployed evaluation at the last checkpoint of each seed in ``seeds``;
+    NaN if not evaluated. On a locomotion task it says how long the robot stays up, which the return (a sum of
+    rewards and penalties) can hide."""
     stochastic_returns: list[float]
     """Return of the sampled training policy over the same complete episodes at the last checkpoint of each seed in
     ``seeds``; NaN if not evaluated. It separates the policy mode from rsl_rl's training figure, which averages the
@@ -74,6 +80,16 @@ class VariantSummary:
     def evaluated_deployed_returns(self) -> list[float]:
         """The deployed returns of the evaluated seeds."""
         return [value for value in self.deployed_returns if np.isfinite(value)]
+
+    @property
+    def evaluated_deployed_episode_lengths(self) -> list[float]:
+        """The deployed episode lengths of the evaluated seeds."""
+        return [value for value in self.deployed_episode_lengths if np.isfinite(value)]
+
+    @property
+    def logged_final_episode_lengths(self) -> list[float]:
+        """The final training episode lengths of the seeds whose log has them."""
+        return [value for value in self.final_episode_lengths if np.isfinite(value)]
 
     @property
     def evaluated_stochastic_returns(self) -> list[float]:
@@ -133,6 +149,11 @@ def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> flo
     return return_threshold([float(log.returns[-1]) for log in baseline_runs if len(log.returns)])
 
 
+def _last(values: np.ndarray) -> float:
+    """The last value of a series, NaN for an empty one."""
+    return float(values[-1]) if len(values) else float("nan")
+
+
 def summarize(
     spec: CompareSpec,
     logs: dict[str, dict[int, RunLog]],
@@ -153,6 +174,7 @@ def summarize(
                 label=label,
                 seeds=seeds,
                 final_returns=[float(runs[seed].returns[-1]) for seed in seeds],
+                final_episode_lengths=[_last(runs[seed].episode_lengths) for seed in seeds],
                 steps_per_second=[
                     spec.env_steps_per_iteration / float(np.median(log.iteration_time)) for log in runs.values()
                 ],
@@ -160,6 +182,9 @@ def summarize(
                 collection_times=[float(np.median(log.collection_time)) for log in runs.values()],
                 learning_times=[float(np.median(log.learning_time)) for log in runs.values()],
                 deployed_returns=[deployed[seed].final_return if seed in deployed else float("nan") for seed in seeds],
+                deployed_episode_lengths=[
+                    deployed[seed].final_length if seed in deployed else float("nan") for seed in seeds
+                ],
                 stochastic_returns=[stochastic.get(label, {}).get(seed, float("nan")) for seed in seeds],
                 steps_to_threshold=[steps for steps, _ in times],
                 seconds_to_threshold=[seconds for _, seconds in times],
@@ -217,6 +242,10 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "deployed_return_std": deployed_std,
             **_estimate_columns("deployed_return_iqm", statistics.iqm(deployed)),
             "deployed_return_ratio": float("nan"),
+            "final_episode_length_mean": mean_std(summary.logged_final_episode_lengths)[0],
+            "final_episode_length_std": mean_std(summary.logged_final_episode_lengths)[1],
+            "deployed_episode_length_mean": mean_std(summary.evaluated_deployed_episode_lengths)[0],
+            "deployed_episode_length_std": mean_std(summary.evaluated_deployed_episode_lengths)[1],
             "stochastic_seeds": len(summary.evaluated_stochastic_returns),
             "stochastic_return_mean": stochastic_mean,
             "stochastic_return_std": stochastic_std,
@@ -241,9 +270,9 @@ def write_csv(rows: list[dict], path: pathlib.Path) -> None:
         writer.writerows(rows)
 
 
-def _spread(mean: float, std: float) -> str:
-    """``mean ± std``, or ``not evaluated`` for a NaN mean."""
-    return f"{mean:,.1f} ± {std:,.1f}" if np.isfinite(mean) else "not evaluated"
+def _spread(mean: float, std: float, missing: str = "not evaluated") -> str:
+    """``mean ± std``, or ``missing`` for a NaN mean."""
+    return f"{mean:,.1f} ± {std:,.1f}" if np.isfinite(mean) else missing
 
 
 def _time_to(row: dict) -> tuple[str, str]:
@@ -279,6 +308,22 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
     return header + "".join(lines)
 
 
+def episode_length_markdown(rows: list[dict]) -> str:
+    """Markdown table of the mean episode length of the deployed and of the training policy (mean ± std over
+    seeds)."""
+    header = (
+        "| task | algorithm | deployed episode length (mean ± std) | training episode length (mean ± std) |\n"
+        "|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['task']} | {r['algorithm']} "
+        f"| {_spread(r['deployed_episode_length_mean'], r['deployed_episode_length_std'])} "
+        f"| {_spread(r['final_episode_length_mean'], r['final_episode_length_std'], 'not logged')} |\n"
+        for r in rows
+    ]
+    return header + "".join(lines)
+
+
 def cost_markdown(rows: list[dict], baseline: str) -> str:
     """Markdown table of the cost: time per iteration and time to the task's return threshold."""
     threshold = next((r["return_threshold"] for r in rows if np.isfinite(r["return_threshold"])), float("nan"))
@@ -307,6 +352,10 @@ def summary_markdown(rows: list[dict], baseline: str) -> str:
         "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds. The last column is the "
         "sampled training policy of the last checkpoint on the deployed policy's complete evaluation episodes.\n\n"
         + returns_markdown(rows, baseline)
+        + "\nEpisode length [env steps]: the deployed policy's mean over the same evaluation episodes, and rsl_rl's "
+        "mean over the last 100 training episodes at the last iteration (a fall or another termination ends an "
+        "episode early).\n\n"
+        + episode_length_markdown(rows)
         + f"\nCost: median time per iteration, and env steps / training wall time until the mean training return first "
         f"reaches {THRESHOLD_FRACTION:.0%} of {baseline}'s final mean (median over seeds).\n\n"
         + cost_markdown(rows, baseline)
@@ -401,6 +450,8 @@ def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[st
                 "final_return": summary.final_returns[index],
                 "deployed_return": summary.deployed_returns[index],
                 "stochastic_return": summary.stochastic_returns[index],
+                "final_episode_length": summary.final_episode_lengths[index],
+                "deployed_episode_length": summary.deployed_episode_lengths[index],
                 "env_steps_to_threshold": summary.steps_to_threshold[index],
                 "seconds_to_threshold": summary.seconds_to_threshold[index],
             })
