@@ -70,7 +70,7 @@ def study(candidate_zero: list[float], candidate_mean: list[float]) -> list[Stud
 
 
 def test_a_candidate_qualifies_only_if_it_beats_the_reference_without_a_collapse() -> None:
-    rows = {row["algorithm"]: row for row in study_rows(study([95, 96, 30], [97, 98, 99]), "ppo", "reference [zero]")}
+    rows = {row["algorithm"]: row for row in study_rows(study([95, 96, 30], [97, 98, 99]), "ppo", "reference [zero]", 3)}
     assert set(rows) == {"ppo", "reference [zero]", "candidate [zero]", "candidate [mean16]"}
     assert rows["candidate [mean16]"]["qualifies"]
     assert rows["candidate [mean16]"]["mean_ratio"] == pytest.approx(0.98)
@@ -82,8 +82,18 @@ def test_a_candidate_qualifies_only_if_it_beats_the_reference_without_a_collapse
 
 def test_a_candidate_missing_on_a_task_does_not_qualify() -> None:
     runs = [r for r in study([95, 96, 97], [97, 98, 99]) if not (r.task == "B" and r.label == "candidate")]
-    rows = {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]")}
+    rows = {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]", 3)}
     assert math.isnan(rows["candidate [mean16]"]["mean_ratio"]) and not rows["candidate [mean16]"]["qualifies"]
+
+
+def test_a_screen_below_the_study_seeds_ranks_but_does_not_qualify() -> None:
+    runs = [r for r in study([95, 96, 97], [97, 98, 99]) if not (r.label == "candidate" and r.seed == 3)]
+    rows = {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]", 3)}
+    assert rows["candidate [mean16]"]["mean_ratio"] == pytest.approx(0.975)
+    assert not rows["candidate [mean16]"]["qualifies"]
+    assert {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]", 2)}["candidate [mean16]"][
+        "qualifies"
+    ]
 
 
 def test_recorded_runs_enter_under_the_spec_labels(tmp_path: pathlib.Path) -> None:

@@ -10,8 +10,8 @@ Each (configuration, deployed action) is ranked as :mod:`~genpo_ext.experiments.
 tasks and IQM over runs of deployed return / the baseline's (PPO's Gaussian mean), with 95% stratified-bootstrap
 intervals. Beside them stands the collapse check: the lowest ratio of a run's deployed return to its own sampled
 policy's, and how many runs fall below :data:`COLLAPSE_RATIO`. A configuration qualifies to replace the reference
-(``--algo genpo_recommended`` as shipped) when it has runs on every task, beats the reference's mean and IQM, and no
-run collapses.
+(``--algo genpo_recommended`` as shipped) when it has a run of every seed of the study on every task, beats the
+reference's mean and IQM, and no run collapses; a screen at fewer seeds ranks, but nothing in it qualifies.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def collapse_columns(runs: list[StudyRun], name: str, baseline: str) -> dict[str
     }
 
 
-def study_rows(runs: list[StudyRun], baseline: str, reference: str) -> list[dict]:
+def study_rows(runs: list[StudyRun], baseline: str, reference: str, required_seeds: int) -> list[dict]:
     """Cross-task rows of every (configuration, deployed action), with the collapse check and the verdict.
 
     Args:
@@ -152,14 +152,17 @@ def study_rows(runs: list[StudyRun], baseline: str, reference: str) -> list[dict
         baseline: Label every return is divided by (PPO).
         reference: Name of the (configuration, deployed action) a candidate must beat, e.g.
             ``genpo_recommended_1202 [zero]``.
+        required_seeds: Runs a candidate needs on every task to qualify (the study's seeds).
     """
-    rows = cross_task_rows(study_returns(runs, baseline), baseline)
+    returns = study_returns(runs, baseline)
+    rows = cross_task_rows(returns, baseline)
     by_name = {row["algorithm"]: row for row in rows}
     for row in rows:
         row |= collapse_columns(runs, str(row["algorithm"]), baseline)
     bar = by_name.get(reference)
     for row in rows:
-        complete = np.isfinite(row["mean_ratio"])
+        seeds = [row.get(f"{task}:seeds", 0) for task in returns]
+        complete = np.isfinite(row["mean_ratio"]) and min(seeds) >= required_seeds
         beats = bar is not None and row["mean_ratio"] > bar["mean_ratio"] and row["iqm_ratio"] > bar["iqm_ratio"]
         row["qualifies"] = bool(complete and beats and row["collapses"] == 0 and row["algorithm"] != baseline)
     return rows
@@ -187,7 +190,7 @@ def _number(value: float, digits: int = 1) -> str:
     return "" if not np.isfinite(value) else f"{value:,.{digits}f}"
 
 
-def study_markdown(rows: list[dict], tasks: list[str], reference: str) -> str:
+def study_markdown(rows: list[dict], tasks: list[str], reference: str, required_seeds: int) -> str:
     """The cross-task table: per task mean deployed return (ratio to the baseline), then the cross-task figures."""
     header = ["configuration [deployed action]", *tasks, "mean return / PPO [95% CI]", "IQM [95% CI]",
               "lowest deployed / sampled", "collapses", "qualifies"]
@@ -213,7 +216,7 @@ def study_markdown(rows: list[dict], tasks: list[str], reference: str) -> str:
         f"across tasks the mean over tasks and the IQM over runs of return / PPO with 95% stratified-bootstrap "
         f"intervals (only for entries with runs on every task). Lowest deployed / sampled: the worst ratio of a run's "
         f"deployed return to its own sampled policy's on the same episodes; a collapse is below {COLLAPSE_RATIO}. "
-        f"Qualifies: runs on every task, mean and IQM above {reference}'s, no collapse."
+        f"Qualifies: {required_seeds} seeds on every task, mean and IQM above {reference}'s, no collapse."
     )
     return legend + "\n\n" + "\n".join(lines) + "\n"
 
@@ -249,11 +252,12 @@ def write_deploy_study(
     """
     runs = [run for spec in specs for run in spec_runs(spec)]
     tasks = list(dict.fromkeys(spec.task for spec in specs))
-    rows = study_rows(runs, baseline, reference)
+    required_seeds = max(len(spec.seeds) for spec in specs)
+    rows = study_rows(runs, baseline, reference, required_seeds)
     per_run = run_rows(runs, deploys)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     write_csv(rows, prefix.with_suffix(".csv"))
-    prefix.with_suffix(".md").write_text(study_markdown(rows, tasks, reference))
+    prefix.with_suffix(".md").write_text(study_markdown(rows, tasks, reference, required_seeds))
     runs_prefix = prefix.with_name(prefix.name + "_runs")
     write_csv(per_run, runs_prefix.with_suffix(".csv"))
     runs_prefix.with_suffix(".md").write_text(runs_markdown(per_run, deploys))
