@@ -70,7 +70,8 @@ def study(candidate_zero: list[float], candidate_mean: list[float]) -> list[Stud
 
 
 def test_a_candidate_qualifies_only_if_it_beats_the_reference_without_a_collapse() -> None:
-    rows = {row["algorithm"]: row for row in study_rows(study([95, 96, 30], [97, 98, 99]), "ppo", "reference [zero]", 3)}
+    runs = study([95, 96, 30], [97, 98, 99])
+    rows = {row["algorithm"]: row for row in study_rows(runs, "ppo", "reference [zero]", 3)}
     assert set(rows) == {"ppo", "reference [zero]", "candidate [zero]", "candidate [mean16]"}
     assert rows["candidate [mean16]"]["qualifies"]
     assert rows["candidate [mean16]"]["mean_ratio"] == pytest.approx(0.98)
