@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from genpo_ext.evaluation.records import read_records
+import short_runs
+from short_runs import agent_params
 
 pytestmark = pytest.mark.isaaclab_sim
 
@@ -41,14 +43,8 @@ STANDING_ROOT_HEIGHT_M = 0.4
 
 
 def train(run_script, task: str, run_dir: pathlib.Path, *extra: str):
-    """Run a short CPU training through ``scripts/train.py`` into ``run_dir``."""
-    common = ["--num_envs", NUM_ENVS, "--max_iterations", NUM_ITERATIONS, "--device", "cpu", "--seed", "1"]
-    return run_script("train.py", "--task", task, *common, "--log_dir", str(run_dir), *extra, cwd=run_dir.parent)
-
-
-def agent_params(run_dir: pathlib.Path) -> dict:
-    """Return the agent config IsaacLab recorded for a run."""
-    return yaml.unsafe_load((run_dir / "params" / "agent.yaml").read_text())
+    """Run this module's short CPU training (its envs and iterations) into ``run_dir``."""
+    return short_runs.train(run_script, task, run_dir, NUM_ENVS, NUM_ITERATIONS, *extra)
 
 
 def rollout(run_command, task: str, cwd: pathlib.Path) -> dict:
