@@ -199,6 +199,12 @@ def _ratio(numerator: list[float], denominator: list[float]) -> float:
     return top / bottom if bottom else float("nan")
 
 
+def _mean_std_columns(prefix: str, values: list[float]) -> dict[str, float]:
+    """``<prefix>_mean`` and ``<prefix>_std`` columns of per-seed values."""
+    mean, std = mean_std(values)
+    return {f"{prefix}_mean": mean, f"{prefix}_std": std}
+
+
 def _estimate_columns(prefix: str, estimate: statistics.Estimate) -> dict[str, float]:
     """``<prefix>``, ``<prefix>_low`` and ``<prefix>_high`` columns of an estimate with its confidence interval."""
     return {prefix: estimate.point, f"{prefix}_low": estimate.low, f"{prefix}_high": estimate.high}
@@ -242,10 +248,8 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "deployed_return_std": deployed_std,
             **_estimate_columns("deployed_return_iqm", statistics.iqm(deployed)),
             "deployed_return_ratio": float("nan"),
-            "final_episode_length_mean": mean_std(summary.logged_final_episode_lengths)[0],
-            "final_episode_length_std": mean_std(summary.logged_final_episode_lengths)[1],
-            "deployed_episode_length_mean": mean_std(summary.evaluated_deployed_episode_lengths)[0],
-            "deployed_episode_length_std": mean_std(summary.evaluated_deployed_episode_lengths)[1],
+            **_mean_std_columns("final_episode_length", summary.logged_final_episode_lengths),
+            **_mean_std_columns("deployed_episode_length", summary.evaluated_deployed_episode_lengths),
             "stochastic_seeds": len(summary.evaluated_stochastic_returns),
             "stochastic_return_mean": stochastic_mean,
             "stochastic_return_std": stochastic_std,
