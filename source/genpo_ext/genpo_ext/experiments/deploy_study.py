@@ -25,7 +25,13 @@ import numpy as np
 
 from genpo_ext.experiments.cross_task import FinalReturns, cross_task_rows
 from genpo_ext.experiments.deployed import read_deploys, read_stochastic
-from genpo_ext.experiments.logs import ACTION_STD_TAG, ENTROPY_COEF_TAG, NOISE_STD_TAG, read_final_scalars, read_run_log
+from genpo_ext.experiments.logs import (
+    ACTION_STD_TAG,
+    ENTROPY_COEF_TAG,
+    NOISE_STD_TAG,
+    RETURN_TAG,
+    read_final_scalars,
+)
 from genpo_ext.experiments.report import write_csv
 from genpo_ext.experiments.spec import CompareSpec
 from genpo_ext.experiments.sweep import read_status
@@ -72,15 +78,14 @@ def spec_runs(spec: CompareSpec) -> list[StudyRun]:
             run_dir = spec.run_dir(variant, seed)
             if read_status(run_dir) is None:
                 continue
-            returns = read_run_log(run_dir).returns
-            scalars = read_final_scalars(run_dir, (ACTION_STD_TAG, NOISE_STD_TAG, ENTROPY_COEF_TAG))
+            scalars = read_final_scalars(run_dir, (RETURN_TAG, ACTION_STD_TAG, NOISE_STD_TAG, ENTROPY_COEF_TAG))
             stochastic = read_stochastic(spec, run_dir)
             runs.append(
                 StudyRun(
                     task=spec.task,
                     label=variant.label,
                     seed=seed,
-                    training_return=float(returns[-1]) if len(returns) else math.nan,
+                    training_return=scalars[RETURN_TAG],
                     deployed=read_deploys(spec, run_dir),
                     stochastic_return=math.nan if stochastic is None else stochastic,
                     action_std=scalars[ACTION_STD_TAG],
