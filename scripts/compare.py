@@ -24,7 +24,9 @@ core or GPU of this machine) or on a running Ray cluster (``--address``), each r
 after another in this process. On both: runs that finished earlier with the same configuration are skipped; a run
 whose training process dies is retried (``--max_retries``) and continues from its newest intact checkpoint; a
 crashed run is reported without stopping the sweep; two compare commands on the same log root never work on the same
-run at once (a run claimed by another command is left to it and waited for). Progress: one line per run started and
+run at once (a run claimed by another command is left to it and waited for). A spec's ``archive_dir`` keeps a compact
+copy of each trained and evaluated run, from which a machine whose log root lacks the run restores it first
+(``genpo_ext.experiments.run_archive``), so that a sweep can span machines. Progress: one line per run started and
 finished, and an overall bar with an estimate of the time left.
 
 Once every run is done, the spec's ``output_dir`` receives ``summary.md`` and ``summary.csv`` (training and deployed
@@ -49,6 +51,7 @@ from genpo_ext.experiments.cross_task import check_rankable, write_cross_task
 from genpo_ext.experiments.deploy_study import write_deploy_study
 from genpo_ext.experiments.jobs import EvaluateJob, EvaluationOutcome, TrainJob, has_unevaluated
 from genpo_ext.experiments.report import write_report
+from genpo_ext.experiments.run_archive import archive_run, restore_run
 from genpo_ext.experiments.scheduler import LocalScheduler, RayScheduler, Resources, Scheduler, default_resources
 from genpo_ext.experiments.spec import CompareSpec, Variant
 from genpo_ext.experiments.sweep import FAILED, SKIPPED, RunOutcome, finished_earlier, read_status
@@ -243,7 +246,10 @@ def describe_resources(resources: dict[CompareSpec, Resources]) -> str:
 
 def absolute(spec: CompareSpec) -> CompareSpec:
     """Return the spec with absolute folders, which mean the same on every node and in every worker."""
-    return dataclasses.replace(spec, log_root=spec.log_root.absolute(), output_dir=spec.output_dir.absolute())
+    archive_dir = spec.archive_dir.absolute() if spec.archive_dir is not None else None
+    return dataclasses.replace(
+        spec, log_root=spec.log_root.absolute(), output_dir=spec.output_dir.absolute(), archive_dir=archive_dir
+    )
 
 
 class Sweep:
@@ -275,15 +281,47 @@ class Sweep:
         for spec in specs:
             for variant, seed in self.selected(spec):
                 train = TrainJob(spec, variant, seed, TRAIN_SCRIPT, self.resources[spec])
+                self.print_lines(self.restore(train))
                 if self.args.report_only:
                     if read_status(train.run_dir) is not None:
-                        jobs += self.evaluation_after(train)
+                        jobs += self.after_training(train)
                     continue
                 if finished_earlier(spec, variant, seed, TRAIN_SCRIPT) is None:
                     jobs.append(train)
                     continue
                 print(f"{LINE_PREFIX} {train.name}: finished earlier, skipped", flush=True)
-                jobs += self.evaluation_after(train)
+                jobs += self.after_training(train)
+        return jobs
+
+    @staticmethod
+    def print_lines(lines: list[str]) -> None:
+        """Print progress lines of this command."""
+        for line in lines:
+            print(f"{LINE_PREFIX} {line}", flush=True)
+
+    @staticmethod
+    def restore(job: TrainJob | EvaluateJob) -> list[str]:
+        """Restore a run that the log folder lacks from the spec's archive (none while another command works on it);
+        return the line that says so."""
+        archived = job.spec.archived_run_dir(job.variant, job.seed)
+        if archived is None or job.is_claimed() or not restore_run(archived, job.run_dir):
+            return []
+        return [f"{job.run_name}: restored from {archived}"]
+
+    def archive(self, job: TrainJob | EvaluateJob) -> list[str]:
+        """Copy a finished run with nothing left to evaluate into the spec's archive; return the line that says what
+        changed there (none when nothing did)."""
+        archived = job.spec.archived_run_dir(job.variant, job.seed)
+        if archived is None or read_status(job.run_dir) is None or has_unevaluated(job.spec, job.run_dir):
+            return []
+        written = archive_run(job.run_dir, archived)
+        return [f"{job.run_name}: archived {len(written)} file(s) in {archived}"] if written else []
+
+    def after_training(self, train: TrainJob) -> list[EvaluateJob]:
+        """Return the evaluation of a finished run; a run with nothing left to evaluate is archived at once."""
+        jobs = self.evaluation_after(train)
+        if not jobs and not self.args.no_evaluation:
+            self.print_lines(self.archive(train))
         return jobs
 
     def evaluation_after(self, train: TrainJob) -> list[EvaluateJob]:
@@ -299,13 +337,16 @@ class Sweep:
         if isinstance(result, EvaluationOutcome):
             if not result.succeeded:
                 self.evaluation_failures.append(f"{job.spec.name}: {result.variant} seed {result.seed}")
-            return [f"{job.name}: {line.removeprefix(LINE_PREFIX).strip()}" for line in result.lines], []
+            lines = [f"{job.name}: {line.removeprefix(LINE_PREFIX).strip()}" for line in result.lines]
+            return lines + (self.archive(job) if result.succeeded else []), []
         if result.status == FAILED:
             self.failures.append(result)
             return [f"{job.name}: FAILED ({result.message.splitlines()[0]})"], []
         minutes = result.wall_time_s / SECONDS_PER_MINUTE
         line = "finished earlier, skipped" if result.status == SKIPPED else f"finished in {minutes:.1f} min"
-        return [f"{job.name}: {line}"], self.evaluation_after(job)
+        jobs = self.evaluation_after(job)
+        archived = self.archive(job) if not jobs and not self.args.no_evaluation else []
+        return [f"{job.name}: {line}", *archived], jobs
 
 
 def make_scheduler(args: argparse.Namespace) -> Scheduler:

@@ -73,6 +73,9 @@ class CompareSpec:
     deploys: tuple[str, ...] = ()
     """Deployed actions (:mod:`genpo_ext.evaluation.deploy` labels, e.g. ``mean16``) the last checkpoint of every GenPO
     run is also scored with, beside the one its config builds."""
+    archive_dir: pathlib.Path | None = None
+    """Folder keeping a compact copy of every finished, evaluated run (:mod:`genpo_ext.experiments.run_archive`),
+    from which a machine whose log folder lacks a run restores it; None keeps no copy."""
 
     @property
     def env_steps_per_iteration(self) -> int:
@@ -83,6 +86,10 @@ class CompareSpec:
         """Return the log folder of one run."""
         return self.log_root / variant.label / f"seed_{seed}"
 
+    def archived_run_dir(self, variant: Variant, seed: int) -> pathlib.Path | None:
+        """Return the archive's folder of one run, or None if the spec keeps no archive."""
+        return None if self.archive_dir is None else self.archive_dir / variant.label / f"seed_{seed}"
+
     def variant(self, label: str) -> Variant:
         """Return the variant called ``label``."""
         return next(v for v in self.variants if v.label == label)
@@ -90,7 +97,16 @@ class CompareSpec:
 
 REQUIRED_KEYS = ("task", "algorithms", "seeds", "num_envs", "num_steps_per_env", "log_root", "output_dir")
 OPTIONAL_KEYS = (
-    "name", "baseline", "iterations", "env_steps", "device", "overrides", "eval_episodes", "recorded_runs", "deploys"
+    "name",
+    "baseline",
+    "iterations",
+    "env_steps",
+    "device",
+    "overrides",
+    "eval_episodes",
+    "recorded_runs",
+    "deploys",
+    "archive_dir",
 )
 
 DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
@@ -188,6 +204,17 @@ def _recorded_runs(recorded) -> RecordedRuns:
     return RecordedRuns(pathlib.Path(recorded["path"]), tuple(labels.items()))
 
 
+def _archive_dir(archive_dir) -> pathlib.Path:
+    """Return the ``archive_dir`` entry: a folder path.
+
+    Raises:
+        SpecError: For anything but a non-empty string.
+    """
+    if not isinstance(archive_dir, str) or not archive_dir.strip():
+        raise SpecError(f"'archive_dir' must be a folder path (e.g. results/h1/runs), got {archive_dir!r}.")
+    return pathlib.Path(archive_dir)
+
+
 def load_spec(path: str | pathlib.Path) -> CompareSpec:
     """Load and check a comparison spec: its keys, algorithms and labels, baseline, seeds, budget, device and the
     shape of its overrides (:mod:`genpo_ext.experiments.validation` checks the task and what the overrides name).
@@ -251,4 +278,5 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
         recorded_runs=_recorded_runs(recorded) if recorded is not None else None,
         deploys=deploys,
+        archive_dir=_archive_dir(raw["archive_dir"]) if "archive_dir" in raw else None,
     )
