@@ -22,7 +22,7 @@ from genpo_ext.evaluation.records import (
 from genpo_ext.experiments.benchmark import write_benchmark
 from genpo_ext.experiments.logs import read_run_log
 from genpo_ext.experiments.report import write_report
-from genpo_ext.experiments.spec import load_spec
+from genpo_ext.experiments.spec import SpecError, load_spec
 from genpo_ext.experiments.sweep import STATUS_FILE
 
 NUM_ITERATIONS = 6
@@ -223,3 +223,40 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown
     assert markdown.count("| 25.0 ± 7.1 |") == 1 and "| not evaluated |" in markdown
     assert "| HalfCheetah-v5 | ppo | 5.0 ± 1.4 | 25.0 ± 0.0 |" in markdown, "deployed and training episode lengths"
+
+
+TRACKING_TAG = "Episode_Reward/track_lin_vel_xy_exp"
+"""A task-specific scalar that IsaacLab's velocity tasks log, as the fake runs below log it."""
+
+
+def test_the_spec_metrics_are_tabled_at_each_runs_last_iteration(tmp_path, capsys):
+    """Each metric of the spec gets summary columns (mean ± std over seeds), a runs.csv column and a summary.md table;
+    a tag no run logged is named, with the logged tags that resemble it."""
+    spec = load_spec(write_spec(tmp_path, metrics=[TRACKING_TAG, "Episode_Reward/track_lin_vel"]))
+    for label, finals in (("ppo", {1: 0.2, 2: 0.4}), ("genpo", {1: 0.1})):
+        for seed, final in finals.items():
+            run_dir = spec.run_dir(spec.variant(label), seed)
+            write_fake_run(run_dir, 100.0, 0.5, 0.5)
+            writer = SummaryWriter(str(run_dir))
+            for it in range(NUM_ITERATIONS):
+                writer.add_scalar(TRACKING_TAG, final * (it + 1) / NUM_ITERATIONS, it)
+            writer.close()
+    rows = {row["algorithm"]: row for row in write_report(spec)[0]}
+    assert rows["ppo"][f"{TRACKING_TAG}_mean"] == pytest.approx(0.3)
+    assert rows["ppo"][f"{TRACKING_TAG}_std"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert rows["genpo"][f"{TRACKING_TAG}_mean"] == pytest.approx(0.1)
+    assert np.isnan(rows["genpo"]["Episode_Reward/track_lin_vel_mean"])
+    with open(spec.output_dir / "runs.csv") as file:
+        runs = {(row["algorithm"], int(row["seed"])): float(row[TRACKING_TAG]) for row in csv.DictReader(file)}
+    assert runs == pytest.approx({("ppo", 1): 0.2, ("ppo", 2): 0.4, ("genpo", 1): 0.1})
+    markdown = (spec.output_dir / "summary.md").read_text()
+    assert f"| task | algorithm | {TRACKING_TAG} | Episode_Reward/track_lin_vel |" in markdown
+    assert "| HalfCheetah-v5 | ppo | 0.3 ± 0.14 | not logged |" in markdown
+    missing = f"no run logged the metric 'Episode_Reward/track_lin_vel'; close tags: {TRACKING_TAG}"
+    assert missing in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("metrics", ["Episode_Reward/track_lin_vel_xy_exp", [TRACKING_TAG, TRACKING_TAG], [""], [3]])
+def test_a_spec_rejects_metrics_that_are_no_list_of_distinct_tags(tmp_path, metrics):
+    with pytest.raises(SpecError, match="'metrics' must be a list of distinct TensorBoard tags"):
+        load_spec(write_spec(tmp_path, metrics=metrics))

@@ -86,3 +86,10 @@ def read_final_scalars(run_dir: str | pathlib.Path, tags: tuple[str, ...]) -> di
         _, values = _series(accumulator, tag)
         finals[tag] = float(values[-1]) if len(values) else float("nan")
     return finals
+
+
+def scalar_tags(run_dir: str | pathlib.Path) -> list[str]:
+    """Return the tags of every scalar in ``run_dir``'s event files."""
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return sorted(accumulator.Tags()["scalars"])

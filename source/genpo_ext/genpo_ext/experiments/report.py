@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import pathlib
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from genpo_ext.experiments import statistics  # noqa: E402
 from genpo_ext.experiments.deployed import DeployedCurve, read_deployed, read_stochastic  # noqa: E402
-from genpo_ext.experiments.logs import RunLog, read_run_log  # noqa: E402
+from genpo_ext.experiments.logs import RunLog, read_final_scalars, read_run_log, scalar_tags  # noqa: E402
 from genpo_ext.experiments.spec import CompareSpec  # noqa: E402
 from genpo_ext.experiments.sweep import read_status  # noqa: E402
 from genpo_ext.experiments.time_to_return import (  # noqa: E402
@@ -75,6 +76,9 @@ class VariantSummary:
     (infinity: never; NaN: no threshold)."""
     seconds_to_threshold: list[float]
     """Training wall time [s] until the same."""
+    final_metrics: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    """Value of each of the spec's ``metrics`` at the last iteration of each seed in ``seeds``, by tag (NaN for a run
+    that never logged it)."""
 
     @property
     def evaluated_deployed_returns(self) -> list[float]:
@@ -143,6 +147,22 @@ def read_stochastic_returns(spec: CompareSpec, logs: dict[str, dict[int, RunLog]
     return _read_per_run(spec, logs, read_stochastic)
 
 
+def read_final_metrics(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> dict[str, dict[int, dict]]:
+    """Read the spec's ``metrics`` at the last iteration of every finished run: ``{label: {seed: {tag: value}}}``.
+
+    A tag that no run logged is named in a line with the tags the runs did log that resemble it (a misspelt tag).
+    """
+    if not spec.metrics:
+        return {}
+    finals = _read_per_run(spec, logs, lambda _, run_dir: read_final_scalars(run_dir, spec.metrics))
+    for tag in spec.metrics:
+        if all(np.isnan(values[tag]) for runs in finals.values() for values in runs.values()):
+            label, seed = next((label, seed) for label, runs in logs.items() for seed in runs)
+            close = difflib.get_close_matches(tag, scalar_tags(spec.run_dir(spec.variant(label), seed)), n=5)
+            print(f"[compare] {spec.name}: no run logged the metric '{tag}'; close tags: {', '.join(close) or 'none'}")
+    return finals
+
+
 def task_threshold(spec: CompareSpec, logs: dict[str, dict[int, RunLog]]) -> float:
     """The task's return threshold for the time-to-return figures, from the baseline's final training returns."""
     baseline_runs = logs.get(spec.baseline, {}).values()
@@ -159,10 +179,11 @@ def summarize(
     logs: dict[str, dict[int, RunLog]],
     curves: RunCurves | None = None,
     stochastic: RunValues | None = None,
+    metrics: dict[str, dict[int, dict]] | None = None,
 ) -> list[VariantSummary]:
-    """Reduce each run to its final training, deployed and stochastic returns, its time to the task's threshold and
-    its speed."""
-    curves, stochastic = curves or {}, stochastic or {}
+    """Reduce each run to its final training, deployed and stochastic returns, the spec's metrics at its last
+    iteration, its time to the task's threshold and its speed."""
+    curves, stochastic, metrics = curves or {}, stochastic or {}, metrics or {}
     threshold = task_threshold(spec, logs)
     summaries = []
     for label, runs in logs.items():
@@ -188,6 +209,10 @@ def summarize(
                 stochastic_returns=[stochastic.get(label, {}).get(seed, float("nan")) for seed in seeds],
                 steps_to_threshold=[steps for steps, _ in times],
                 seconds_to_threshold=[seconds for _, seconds in times],
+                final_metrics={
+                    tag: [metrics.get(label, {}).get(seed, {}).get(tag, float("nan")) for seed in seeds]
+                    for tag in spec.metrics
+                },
             )
         )
     return summaries
@@ -258,6 +283,8 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "env_steps_to_threshold": median_over_runs(summary.steps_to_threshold),
             "seconds_to_threshold": median_over_runs(summary.seconds_to_threshold),
         }
+        for tag, values in summary.final_metrics.items():
+            row.update(_mean_std_columns(tag, [value for value in values if np.isfinite(value)]))
         if baseline is not None:
             row["return_ratio"] = _ratio(summary.final_returns, baseline.final_returns)
             row["time_per_iteration_ratio"] = _ratio(summary.iteration_times, baseline.iteration_times)
@@ -328,6 +355,23 @@ def episode_length_markdown(rows: list[dict]) -> str:
     return header + "".join(lines)
 
 
+def metrics_markdown(rows: list[dict], metrics: tuple[str, ...]) -> str:
+    """Markdown table of the spec's metrics at the last iteration (mean ± std over seeds)."""
+    header = f"| task | algorithm | {' | '.join(metrics)} |\n|---|---|{'---|' * len(metrics)}\n"
+    lines = [
+        f"| {r['task']} | {r['algorithm']} | "
+        + " | ".join(_metric_spread(r[f"{tag}_mean"], r[f"{tag}_std"]) for tag in metrics)
+        + " |\n"
+        for r in rows
+    ]
+    return header + "".join(lines)
+
+
+def _metric_spread(mean: float, std: float) -> str:
+    """``mean ± std`` with four significant digits (metrics range from rewards near 0.01 to lengths near 1,000)."""
+    return f"{mean:.4g} ± {std:.2g}" if np.isfinite(mean) else "not logged"
+
+
 def cost_markdown(rows: list[dict], baseline: str) -> str:
     """Markdown table of the cost: time per iteration and time to the task's return threshold."""
     threshold = next((r["return_threshold"] for r in rows if np.isfinite(r["return_threshold"])), float("nan"))
@@ -348,8 +392,15 @@ def cost_markdown(rows: list[dict], baseline: str) -> str:
     return header + "".join(lines)
 
 
-def summary_markdown(rows: list[dict], baseline: str) -> str:
-    """The spec's ``summary.md``: the returns table, then the cost table, each with a line saying what it shows."""
+def summary_markdown(rows: list[dict], baseline: str, metrics: tuple[str, ...] = ()) -> str:
+    """The spec's ``summary.md``: the returns table, the episode lengths, the spec's metrics (if any), then the cost
+    table, each with a line saying what it shows."""
+    metrics_part = (
+        "\nMetrics of the training logs at the last iteration (mean ± std over seeds):\n\n"
+        + metrics_markdown(rows, metrics)
+        if metrics
+        else ""
+    )
     return (
         "Returns: the deployed policy (deterministic, mean over the evaluation episodes of the last checkpoint) and the "
         "training policy (rsl_rl's mean return of the last 100 training episodes at the last iteration); mean ± std "
@@ -360,6 +411,7 @@ def summary_markdown(rows: list[dict], baseline: str) -> str:
         "mean over the last 100 training episodes at the last iteration (a fall or another termination ends an "
         "episode early).\n\n"
         + episode_length_markdown(rows)
+        + metrics_part
         + f"\nCost: median time per iteration, and env steps / training wall time until the mean training return first "
         f"reaches {THRESHOLD_FRACTION:.0%} of {baseline}'s final mean (median over seeds).\n\n"
         + cost_markdown(rows, baseline)
@@ -458,6 +510,7 @@ def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[st
                 "deployed_episode_length": summary.deployed_episode_lengths[index],
                 "env_steps_to_threshold": summary.steps_to_threshold[index],
                 "seconds_to_threshold": summary.seconds_to_threshold[index],
+                **{tag: values[index] for tag, values in summary.final_metrics.items()},
             })
     return rows
 
@@ -497,11 +550,12 @@ def write_report(spec: CompareSpec) -> tuple[list[dict], list[VariantSummary]]:
         return [], []
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     curves = read_deployed_curves(spec, logs)
-    summaries = summarize(spec, logs, curves, read_stochastic_returns(spec, logs))
+    metrics = read_final_metrics(spec, logs)
+    summaries = summarize(spec, logs, curves, read_stochastic_returns(spec, logs), metrics)
     rows = table_rows(spec, summaries)
     write_csv(rows, spec.output_dir / "summary.csv")
     write_csv(run_rows(spec, summaries), spec.output_dir / "runs.csv")
-    (spec.output_dir / "summary.md").write_text(summary_markdown(rows, spec.baseline))
+    (spec.output_dir / "summary.md").write_text(summary_markdown(rows, spec.baseline, spec.metrics))
     plot_learning_curves(spec, logs, spec.output_dir / "learning_curves.png")
     written = ["summary.md", "summary.csv", "runs.csv", "learning_curves.png"]
     if curves:

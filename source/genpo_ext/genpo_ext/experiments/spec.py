@@ -73,6 +73,9 @@ class CompareSpec:
     deploys: tuple[str, ...] = ()
     """Deployed actions (:mod:`genpo_ext.evaluation.deploy` labels, e.g. ``mean16``) the last checkpoint of every GenPO
     run is also scored with, beside the one its config builds."""
+    metrics: tuple[str, ...] = ()
+    """Further scalars of the training logs (TensorBoard tags, e.g. IsaacLab's ``Episode_Reward/track_lin_vel_xy_exp``)
+    whose value at each run's last iteration the report tables beside the returns."""
     archive_dir: pathlib.Path | None = None
     """Folder keeping a compact copy of every finished, evaluated run (:mod:`genpo_ext.experiments.run_archive`),
     from which a machine whose log folder lacks a run restores it; None keeps no copy."""
@@ -106,6 +109,7 @@ OPTIONAL_KEYS = (
     "eval_episodes",
     "recorded_runs",
     "deploys",
+    "metrics",
     "archive_dir",
 )
 
@@ -204,6 +208,21 @@ def _recorded_runs(recorded) -> RecordedRuns:
     return RecordedRuns(pathlib.Path(recorded["path"]), tuple(labels.items()))
 
 
+def _metrics(metrics) -> tuple[str, ...]:
+    """Return the ``metrics`` entry: a list of distinct TensorBoard tags.
+
+    Raises:
+        SpecError: For anything else.
+    """
+    valid = isinstance(metrics, list) and all(isinstance(tag, str) and tag.strip() for tag in metrics)
+    if not valid or len(set(metrics)) != len(metrics):
+        raise SpecError(
+            f"'metrics' must be a list of distinct TensorBoard tags of the training logs "
+            f"(e.g. [Episode_Reward/track_lin_vel_xy_exp]), got {metrics!r}."
+        )
+    return tuple(metrics)
+
+
 def _archive_dir(archive_dir) -> pathlib.Path:
     """Return the ``archive_dir`` entry: a folder path.
 
@@ -278,5 +297,6 @@ def load_spec(path: str | pathlib.Path) -> CompareSpec:
         eval_episodes=_positive_int(raw, "eval_episodes") if "eval_episodes" in raw else DEFAULT_EPISODES,
         recorded_runs=_recorded_runs(recorded) if recorded is not None else None,
         deploys=deploys,
+        metrics=_metrics(raw["metrics"]) if "metrics" in raw else (),
         archive_dir=_archive_dir(raw["archive_dir"]) if "archive_dir" in raw else None,
     )
