@@ -34,8 +34,9 @@ KILLED_RUN = ("genpo", 2)
 """The run whose first training process dies while it saves :data:`KILLED_CHECKPOINT`."""
 KILLED_CHECKPOINT = "model_2.pt"
 TIMEOUT_S = 1800
-"""Seconds a compare command may take before the test fails (a hang, not a measurement): the Ray sweep takes about
-5 minutes on an idle 2-core machine and ran past 15 beside two training runs."""
+"""Seconds a compare command may take before the test fails (a hang, not a measurement): on a 2-core machine this
+module took 11 minutes beside one training run and a test suite, and its Ray sweep ran past 15 beside two training
+runs."""
 
 
 def write_spec(folder: pathlib.Path, seeds: tuple[int, ...] = SEEDS, iterations: int = ITERATIONS) -> pathlib.Path:
