@@ -284,13 +284,16 @@ class Sweep:
                 self.print_lines(self.restore(train))
                 if self.args.report_only:
                     if read_status(train.run_dir) is not None:
-                        jobs += self.after_training(train)
+                        lines, evaluations = self.after_training(train)
+                        self.print_lines(lines)
+                        jobs += evaluations
                     continue
                 if finished_earlier(spec, variant, seed, TRAIN_SCRIPT) is None:
                     jobs.append(train)
                     continue
-                print(f"{LINE_PREFIX} {train.name}: finished earlier, skipped", flush=True)
-                jobs += self.after_training(train)
+                lines, evaluations = self.after_training(train)
+                self.print_lines([f"{train.name}: finished earlier, skipped", *lines])
+                jobs += evaluations
         return jobs
 
     @staticmethod
@@ -317,12 +320,11 @@ class Sweep:
         written = archive_run(job.run_dir, archived)
         return [f"{job.run_name}: archived {len(written)} file(s) in {archived}"] if written else []
 
-    def after_training(self, train: TrainJob) -> list[EvaluateJob]:
-        """Return the evaluation of a finished run; a run with nothing left to evaluate is archived at once."""
+    def after_training(self, train: TrainJob) -> tuple[list[str], list[EvaluateJob]]:
+        """Return the lines that say what was archived and the evaluation of a finished run; a run with nothing left
+        to evaluate is archived at once."""
         jobs = self.evaluation_after(train)
-        if not jobs and not self.args.no_evaluation:
-            self.print_lines(self.archive(train))
-        return jobs
+        return (self.archive(train) if not jobs and not self.args.no_evaluation else []), jobs
 
     def evaluation_after(self, train: TrainJob) -> list[EvaluateJob]:
         """Return the evaluation of a finished run, unless evaluation is off or nothing is left to evaluate."""
@@ -344,8 +346,7 @@ class Sweep:
             return [f"{job.name}: FAILED ({result.message.splitlines()[0]})"], []
         minutes = result.wall_time_s / SECONDS_PER_MINUTE
         line = "finished earlier, skipped" if result.status == SKIPPED else f"finished in {minutes:.1f} min"
-        jobs = self.evaluation_after(job)
-        archived = self.archive(job) if not jobs and not self.args.no_evaluation else []
+        archived, jobs = self.after_training(job)
         return [f"{job.name}: {line}", *archived], jobs
 
 

@@ -31,32 +31,40 @@ def compare(spec_path: pathlib.Path, *extra: str) -> subprocess.CompletedProcess
     )
 
 
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
-    """A 2-algorithm x 2-seed x 2-iteration sweep plus a variant that crashes, run twice."""
-    folder = tmp_path_factory.mktemp("sweep")
+def write_tiny_spec(folder: pathlib.Path, **changes) -> pathlib.Path:
+    """Write a spec of PPO and GenPO on HalfCheetah, 2 seeds x 2 iterations of 4 envs x 8 steps with five-step
+    episodes (so that returns are logged within two iterations), with ``changes`` applied; return its path."""
     spec = {
         "name": "tiny HalfCheetah",
         "task": "HalfCheetah-v5",
-        "algorithms": {
-            "ppo": {"algo": "ppo"},
-            # a valid key with a value that only the run itself rejects, after the spec passed its checks
-            "broken": {"algo": "ppo", "overrides": ["agent.actor.activation=no_such_activation"]},
-            "genpo": {"algo": "genpo"},
-        },
+        "algorithms": ["ppo", "genpo"],
         "seeds": SEEDS,
         "num_envs": 4,
         "num_steps_per_env": 8,
         "iterations": 2,
         "device": "cpu",
-        # Five-step episodes so that returns are logged within two iterations.
         "overrides": ["env.num_workers=0", "env.make_kwargs.max_episode_steps=5"],
         "log_root": "logs",
         "output_dir": "results",
         "eval_episodes": 2,
+        **changes,
     }
-    spec_path = folder / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec))
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> tuple[pathlib.Path, subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """A 2-algorithm x 2-seed x 2-iteration sweep plus a variant that crashes, run twice."""
+    folder = tmp_path_factory.mktemp("sweep")
+    algorithms = {
+        "ppo": {"algo": "ppo"},
+        # a valid key with a value that only the run itself rejects, after the spec passed its checks
+        "broken": {"algo": "ppo", "overrides": ["agent.actor.activation=no_such_activation"]},
+        "genpo": {"algo": "genpo"},
+    }
+    spec_path = write_tiny_spec(folder, algorithms=algorithms)
     first = compare(spec_path)
     status_times = {path: path.stat().st_mtime_ns for path in (folder / "logs").rglob("compare_status.json")}
     second = compare(spec_path)

@@ -10,13 +10,12 @@ import json
 import pathlib
 
 import pytest
-import yaml
 
 from genpo_ext.experiments.run_archive import archive_run, archived_files, restore_run
 from genpo_ext.experiments.spec import SpecError, load_spec
 from genpo_ext.experiments.sweep import STATUS_FILE
 
-from test_compare import compare
+from test_compare import compare, write_tiny_spec
 
 KEPT = [
     "compare_status.json",
@@ -99,12 +98,8 @@ def test_a_finished_run_is_never_overwritten_and_an_absent_archive_restores_noth
 
 @pytest.mark.parametrize("value", [3, "", ["results/runs"]])
 def test_a_spec_rejects_an_archive_dir_that_is_no_folder_path(tmp_path, value):
-    spec = {"task": "HalfCheetah-v5", "algorithms": ["ppo"], "seeds": [1], "num_envs": 2, "num_steps_per_env": 4,
-            "iterations": 1, "log_root": "logs", "output_dir": "results", "archive_dir": value}
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec))
     with pytest.raises(SpecError, match="'archive_dir' must be a folder path"):
-        load_spec(path)
+        load_spec(write_tiny_spec(tmp_path, archive_dir=value))
 
 
 def read_report(results: pathlib.Path) -> dict[str, list[dict]]:
@@ -122,23 +117,7 @@ def lost_logs(tmp_path_factory):
     """A 2-algorithm, 1-seed, 2-iteration sweep with an archive; its log folder is then deleted and the sweep run
     again, with the report of the first call kept aside."""
     folder = tmp_path_factory.mktemp("archived_sweep")
-    spec = {
-        "name": "tiny HalfCheetah, archived",
-        "task": "HalfCheetah-v5",
-        "algorithms": ["ppo", "genpo"],
-        "seeds": [1],
-        "num_envs": 4,
-        "num_steps_per_env": 8,
-        "iterations": 2,
-        "device": "cpu",
-        "overrides": ["env.num_workers=0", "env.make_kwargs.max_episode_steps=5"],
-        "log_root": "logs",
-        "output_dir": "results",
-        "eval_episodes": 2,
-        "archive_dir": "archive",
-    }
-    spec_path = folder / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec))
+    spec_path = write_tiny_spec(folder, name="tiny HalfCheetah, archived", seeds=[1], archive_dir="archive")
     first = compare(spec_path)
     first_report = read_report(folder / "results")
     for path in (folder / "logs").rglob("*"):
