@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import pathlib
+import dataclasses
 import pytest
 
 from genpo_ext.evaluation.deploy import DeploySetting, genpo_model_cfg
-from genpo_ext.experiments.deploy_study import StudyRun, recorded_runs, study_rows
+from genpo_ext.evaluation.records import read_records, write_records
+from genpo_ext.experiments.deploy_study import StudyRun, recorded_runs, spec_runs, study_rows, write_deploy_study
 from genpo_ext.experiments.spec import CompareSpec, RecordedRuns, Variant, load_spec
+
+from test_report import write_fake_evaluation, write_fake_run
 
 
 @pytest.mark.parametrize(
@@ -130,3 +134,51 @@ def test_a_spec_with_recorded_runs_loads_hashable(tmp_path: pathlib.Path) -> Non
     spec = load_spec(path)
     assert dict.fromkeys([spec]) == {spec: None}
     assert spec.recorded_runs.labels == (("genpo_recommended_1202", "genpo_recommended"),)
+
+
+def study_spec(tmp_path: pathlib.Path, recorded: RecordedRuns | None) -> CompareSpec:
+    """A Hopper study of PPO and one GenPO candidate at seeds 1 and 2, counting ``recorded`` runs."""
+    return CompareSpec(
+        name="study", task="Hopper-v5", variants=(Variant("ppo", "ppo"), Variant("genpo_cap", "genpo")),
+        baseline="ppo", seeds=(1, 2), num_envs=2, num_steps_per_env=2, iterations=1, device="cpu", overrides=(),
+        log_root=tmp_path / "logs", output_dir=tmp_path / "out", recorded_runs=recorded,
+    )
+
+
+def test_a_study_recorded_in_its_own_runs_table_comes_back_with_every_deployed_action(tmp_path: pathlib.Path) -> None:
+    """A study continued after its run folders were lost: its ``<prefix>_runs.csv`` stands in for them with every
+    deployed action, the sampled policy, spread and sigma, and a run folder that finished again replaces its figure."""
+    first = study_spec(tmp_path / "first", None)
+    for label, seed, final in (("ppo", 1, 100.0), ("genpo_cap", 1, 80.0), ("genpo_cap", 2, 60.0)):
+        run_dir = first.run_dir(first.variant(label), seed)
+        run_dir.mkdir(parents=True)
+        write_fake_run(run_dir, final, 0.5, 0.5)
+        write_fake_evaluation(run_dir, {5: final}, stochastic=final + 10.0)
+    scored = first.run_dir(first.variant("genpo_cap"), 1)
+    zero = next(record for record in read_records(scored) if record.deploy == "zero")
+    write_records(scored, [dataclasses.replace(zero, deploy="mean16", mean_return=70.0)])
+    write_deploy_study([first], tmp_path / "study", ("zero", "mean16"), "ppo", "genpo_cap [zero]")
+    recorded_path = tmp_path / "study_runs.csv"
+
+    labels = (("ppo", "ppo"), ("genpo_cap", "genpo_cap"))
+    continued = study_spec(tmp_path / "continued", RecordedRuns(recorded_path, labels))
+    by_run = {(run.label, run.seed): run for run in recorded_runs(continued)}
+    assert set(by_run) == {("ppo", 1), ("genpo_cap", 1), ("genpo_cap", 2)}
+    assert by_run["genpo_cap", 1].deployed == {"zero": 80.0, "mean16": 70.0}
+    assert by_run["genpo_cap", 2].deployed == {"zero": 60.0}, "an empty or NaN cell is no figure"
+    assert by_run["genpo_cap", 1].stochastic_return == 90.0 and by_run["genpo_cap", 1].recorded
+
+    again = continued.run_dir(continued.variant("genpo_cap"), 2)
+    again.mkdir(parents=True)
+    write_fake_run(again, 75.0, 0.5, 0.5)
+    write_fake_evaluation(again, {5: 75.0}, stochastic=85.0)
+    runs = {(run.label, run.seed): run for run in spec_runs(continued)}
+    assert len(runs) == 3 and runs["genpo_cap", 2].deployed == {"zero": 75.0} and not runs["genpo_cap", 2].recorded
+    assert runs["genpo_cap", 1].recorded and runs["ppo", 1].recorded
+
+
+def test_a_recorded_file_of_another_kind_is_refused_with_the_columns_it_needs(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "summary.csv"
+    path.write_text("task,algorithm,seed,final_return_mean\nHopper-v5,ppo,1,100\n")
+    with pytest.raises(ValueError, match="deployed_return.*deployed:<deployed action>"):
+        recorded_runs(study_spec(tmp_path, RecordedRuns(path, (("ppo", "ppo"),))))

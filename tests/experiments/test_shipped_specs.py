@@ -8,6 +8,7 @@ import pathlib
 
 import pytest
 
+from genpo_ext.experiments.deploy_study import recorded_runs
 from genpo_ext.experiments.spec import load_spec
 from genpo_ext.experiments.sweep import train_command
 from genpo_ext.gymnasium_backend import is_gymnasium_task
@@ -59,3 +60,12 @@ def test_specs_sharing_a_log_root_define_each_label_the_same_way():
             definitions[(spec.log_root, variant.label)][name] = command
     conflicts = {key: specs for key, specs in definitions.items() if len(set(specs.values())) > 1}
     assert not conflicts
+
+
+@pytest.mark.parametrize("name", [name for name, spec in SPECS.items() if spec.recorded_runs is not None])
+def test_every_recorded_label_has_runs_in_the_shipped_file(name: str, monkeypatch: pytest.MonkeyPatch):
+    """A spec's recorded runs stand in for lost run folders: a moved file or a misspelt label would drop them from
+    the study's tables without a word."""
+    monkeypatch.chdir(REPOSITORY)
+    spec = SPECS[name]
+    assert {run.label for run in recorded_runs(spec)} == {label for label, _ in spec.recorded_runs.labels}

@@ -4,7 +4,9 @@ Every run contributes one figure per deployed action it was scored with (``zero`
 ``mean16_t0.5``, see :mod:`genpo_ext.evaluation.deploy`), its sampled policy on the same complete episodes, its
 training return, and what its logs say at the last iteration: the env-action spread (``Policy/mean_std``), the latent
 noise scale sigma and the entropy coefficient. Runs of an earlier sweep whose folders are gone enter with the figures
-their ``runs.csv`` recorded (:class:`~genpo_ext.experiments.spec.RecordedRuns`; the zero latent only).
+it recorded (:class:`~genpo_ext.experiments.spec.RecordedRuns`): a report's ``runs.csv`` holds the zero latent only, an
+earlier study's ``<prefix>_runs.csv`` every deployed action, the spread and sigma. A run folder that finished wins
+over a recorded figure of the same configuration and seed.
 
 Each (configuration, deployed action) is ranked as :mod:`~genpo_ext.experiments.cross_task` ranks labels: mean over
 tasks and IQM over runs of deployed return / the baseline's (PPO's Gaussian mean), with 95% stratified-bootstrap
@@ -43,6 +45,12 @@ stock PPO's runs stay above 0.75)."""
 ZERO = "zero"
 """Deployed-action label of the zero latent (and of a Gaussian's mean)."""
 
+REPORT_DEPLOYED_COLUMN = "deployed_return"
+"""Column of a report's ``runs.csv`` with the deployed return of the zero latent."""
+
+STUDY_DEPLOYED_PREFIX = "deployed:"
+"""Prefix of a deploy study's per-run columns, one per deployed action (``deployed:mean16``)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class StudyRun:
@@ -71,7 +79,7 @@ class StudyRun:
 
 
 def spec_runs(spec: CompareSpec) -> list[StudyRun]:
-    """Return the figures of the spec's finished runs, then those of its recorded runs."""
+    """Return the figures of the spec's finished runs, then those of its recorded runs that no run folder replaced."""
     runs = []
     for variant in spec.variants:
         for seed in spec.seeds:
@@ -93,29 +101,68 @@ def spec_runs(spec: CompareSpec) -> list[StudyRun]:
                     entropy_coef=scalars[ENTROPY_COEF_TAG],
                 )
             )
-    return runs + recorded_runs(spec)
+    finished = {(run.label, run.seed) for run in runs}
+    return runs + [run for run in recorded_runs(spec) if (run.label, run.seed) not in finished]
 
 
 def recorded_runs(spec: CompareSpec) -> list[StudyRun]:
-    """Return the figures of the spec's recorded runs of its task, under the spec's labels."""
+    """Return the figures of the spec's recorded runs of its task, under the spec's labels.
+
+    Raises:
+        ValueError: If the file is neither a report's ``runs.csv`` nor a deploy study's ``<prefix>_runs.csv``.
+    """
     recorded = spec.recorded_runs
     if recorded is None:
         return []
     labels = {algorithm: label for label, algorithm in recorded.labels}
     with open(recorded.path, newline="") as file:
-        rows = [row for row in csv.DictReader(file) if row["task"] == spec.task and row["algorithm"] in labels]
-    return [
-        StudyRun(
-            task=spec.task,
-            label=labels[row["algorithm"]],
-            seed=int(row["seed"]),
-            training_return=float(row["final_return"]),
-            deployed={ZERO: float(row["deployed_return"])},
-            stochastic_return=float(row["stochastic_return"]),
-            recorded=True,
+        reader = csv.DictReader(file)
+        columns = reader.fieldnames or []
+        rows = [row for row in reader if row["task"] == spec.task and row["algorithm"] in labels]
+    if REPORT_DEPLOYED_COLUMN in columns:
+        read_row = _report_run
+    elif any(column.startswith(STUDY_DEPLOYED_PREFIX) for column in columns):
+        read_row = _study_run
+    else:
+        raise ValueError(
+            f"{recorded.path}: recorded runs need a report's runs.csv (column {REPORT_DEPLOYED_COLUMN}) or a deploy "
+            f"study's <prefix>_runs.csv (columns {STUDY_DEPLOYED_PREFIX}<deployed action>), got columns {columns}."
         )
-        for row in rows
-    ]
+    return [read_row(row, spec.task, labels[row["algorithm"]]) for row in rows]
+
+
+def _report_run(row: dict[str, str], task: str, label: str) -> StudyRun:
+    """A run as a report's ``runs.csv`` recorded it: the zero latent and the sampled policy."""
+    return StudyRun(
+        task=task,
+        label=label,
+        seed=int(row["seed"]),
+        training_return=float(row["final_return"]),
+        deployed={ZERO: float(row[REPORT_DEPLOYED_COLUMN])},
+        stochastic_return=float(row["stochastic_return"]),
+        recorded=True,
+    )
+
+
+def _study_run(row: dict[str, str], task: str, label: str) -> StudyRun:
+    """A run as a deploy study's ``<prefix>_runs.csv`` recorded it: every deployed action it was scored with."""
+    deployed = {
+        column.removeprefix(STUDY_DEPLOYED_PREFIX): float(value)
+        for column, value in row.items()
+        if column.startswith(STUDY_DEPLOYED_PREFIX) and value and np.isfinite(float(value))
+    }
+    return StudyRun(
+        task=task,
+        label=label,
+        seed=int(row["seed"]),
+        training_return=float(row["training_return"]),
+        deployed=deployed,
+        stochastic_return=float(row["stochastic_return"]),
+        action_std=float(row["action_std"]),
+        noise_std=float(row["noise_std"]),
+        entropy_coef=float(row["entropy_coef"]),
+        recorded=True,
+    )
 
 
 def configuration_name(label: str, deploy: str, baseline: str) -> str:
@@ -129,7 +176,8 @@ def study_returns(runs: list[StudyRun], baseline: str) -> FinalReturns:
     for run in runs:
         by_name = returns.setdefault(run.task, {})
         deploys = {ZERO: run.deployed[ZERO]} if run.label == baseline and ZERO in run.deployed else run.deployed
-        for deploy, value in deploys.items():
+        # the zero latent first, then the others by label, however a run's source ordered them
+        for deploy, value in sorted(deploys.items(), key=lambda item: (item[0] != ZERO, item[0])):
             if np.isfinite(value):
                 by_name.setdefault(configuration_name(run.label, deploy, baseline), {})[run.seed] = value
     return returns
@@ -178,7 +226,7 @@ def run_rows(runs: list[StudyRun], deploys: tuple[str, ...]) -> list[dict]:
     rows = []
     for run in runs:
         row = {"task": run.task, "algorithm": run.label, "seed": run.seed, "recorded": run.recorded}
-        row |= {f"deployed:{deploy}": run.deployed.get(deploy, math.nan) for deploy in deploys}
+        row |= {f"{STUDY_DEPLOYED_PREFIX}{deploy}": run.deployed.get(deploy, math.nan) for deploy in deploys}
         row |= {
             "stochastic_return": run.stochastic_return,
             "training_return": run.training_return,
@@ -233,7 +281,7 @@ def runs_markdown(rows: list[dict], deploys: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [row["task"], row["algorithm"] + (" (recorded)" if row["recorded"] else ""), str(row["seed"])]
-        cells += [_number(row[f"deployed:{deploy}"]) for deploy in deploys]
+        cells += [_number(row[STUDY_DEPLOYED_PREFIX + deploy]) for deploy in deploys]
         cells += [_number(row["stochastic_return"]), _number(row["training_return"]), _number(row["action_std"], 2),
                   _number(row["noise_std"], 2), _number(row["entropy_coef"], 4)]
         lines.append("| " + " | ".join(cells) + " |")

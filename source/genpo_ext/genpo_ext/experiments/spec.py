@@ -28,11 +28,13 @@ class Variant:
 
 @dataclasses.dataclass(frozen=True)
 class RecordedRuns:
-    """Finished runs of an earlier sweep whose run folders are gone, by the figures its ``runs.csv`` recorded."""
+    """Finished runs of an earlier sweep whose run folders are gone, by the figures it recorded per run."""
 
     path: pathlib.Path
     """The ``runs.csv`` a report wrote (columns ``task``, ``algorithm``, ``seed``, ``final_return``,
-    ``deployed_return``, ``stochastic_return``)."""
+    ``deployed_return``, ``stochastic_return``) or the ``<prefix>_runs.csv`` a deploy study wrote (a
+    ``deployed:<deployed action>`` column each, ``stochastic_return``, ``training_return``, ``action_std``,
+    ``noise_std``, ``entropy_coef``)."""
     labels: tuple[tuple[str, str], ...]
     """The spec's label of each recorded algorithm: ``(label, algorithm in the file)`` pairs (a tuple, so that a spec
     stays hashable)."""
