@@ -79,7 +79,7 @@ class StudyRun:
 
 
 def spec_runs(spec: CompareSpec) -> list[StudyRun]:
-    """Return the figures of the spec's finished runs, then those of its recorded runs that no run folder replaced."""
+    """Return the figures of the spec's finished runs and of its recorded runs that no run folder replaced."""
     runs = []
     for variant in spec.variants:
         for seed in spec.seeds:
@@ -102,7 +102,11 @@ def spec_runs(spec: CompareSpec) -> list[StudyRun]:
                 )
             )
     finished = {(run.label, run.seed) for run in runs}
-    return runs + [run for run in recorded_runs(spec) if (run.label, run.seed) not in finished]
+    runs += [run for run in recorded_runs(spec) if (run.label, run.seed) not in finished]
+    # the tables list configurations in the order the spec names them (recorded labels first), each by seed
+    recorded_labels = [label for label, _ in spec.recorded_runs.labels] if spec.recorded_runs is not None else []
+    order = list(dict.fromkeys([*recorded_labels, *(variant.label for variant in spec.variants)]))
+    return sorted(runs, key=lambda run: (order.index(run.label), run.seed))
 
 
 def recorded_runs(spec: CompareSpec) -> list[StudyRun]:
