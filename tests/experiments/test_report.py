@@ -260,3 +260,15 @@ def test_the_spec_metrics_are_tabled_at_each_runs_last_iteration(tmp_path, capsy
 def test_a_spec_rejects_metrics_that_are_no_list_of_distinct_tags(tmp_path, metrics):
     with pytest.raises(SpecError, match="'metrics' must be a list of distinct TensorBoard tags"):
         load_spec(write_spec(tmp_path, metrics=metrics))
+
+
+def test_a_table_without_the_baselines_runs_says_so_instead_of_nan(tmp_path):
+    """Ratios to a baseline with no finished runs read ``n/a`` in summary.md, with one sentence saying why."""
+    spec = load_spec(write_spec(tmp_path, baseline="ppo"))
+    for seed in spec.seeds:
+        write_fake_run(spec.run_dir(spec.variant("genpo"), seed), 100.0 * seed, 0.5, 0.5)
+    (row,), _ = write_report(spec)
+    assert np.isnan(row["return_ratio"])
+    markdown = (spec.output_dir / "summary.md").read_text()
+    assert "No run of ppo is in this table: no ratios." in markdown
+    assert "nan" not in markdown and "| n/a |" in markdown

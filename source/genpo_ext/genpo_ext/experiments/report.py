@@ -306,6 +306,11 @@ def _spread(mean: float, std: float, missing: str = "not evaluated") -> str:
     return f"{mean:,.1f} ± {std:,.1f}" if np.isfinite(mean) else missing
 
 
+def _ratio_cell(ratio: float) -> str:
+    """A ratio to the baseline with two decimals, or ``n/a`` where it is undefined (no baseline runs, a zero mean)."""
+    return f"{ratio:.2f}" if np.isfinite(ratio) else "n/a"
+
+
 def _time_to(row: dict) -> tuple[str, str]:
     """Env steps and minutes to the threshold (median over seeds), with how many seeds reached it."""
     steps, seconds = row["env_steps_to_threshold"], row["seconds_to_threshold"]
@@ -332,9 +337,10 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
         seeds = f"{r['seeds']}" if r["deployed_seeds"] == r["seeds"] else f"{r['seeds']} ({r['deployed_seeds']} evaluated)"
         lines.append(
             f"| {r['task']} | {r['algorithm']} | {seeds} | {_spread(r['deployed_return_mean'], r['deployed_return_std'])} "
-            f"| {deployed_iqm.format(1, thousands=True)} | {r['deployed_return_ratio']:.2f} "
+            f"| {deployed_iqm.format(1, thousands=True)} | {_ratio_cell(r['deployed_return_ratio'])} "
             f"| {_spread(r['final_return_mean'], r['final_return_std'])} | {training_iqm.format(1, thousands=True)} "
-            f"| {r['return_ratio']:.2f} | {_spread(r['stochastic_return_mean'], r['stochastic_return_std'])} |\n"
+            f"| {_ratio_cell(r['return_ratio'])} "
+            f"| {_spread(r['stochastic_return_mean'], r['stochastic_return_std'])} |\n"
         )
     return header + "".join(lines)
 
@@ -387,7 +393,7 @@ def cost_markdown(rows: list[dict], baseline: str) -> str:
         lines.append(
             f"| {r['task']} | {r['algorithm']} | {r['env_steps_per_s']:,.0f} | {r['s_per_iteration']:.3f} "
             f"({r['collection_s_per_iteration']:.3f} + {r['learning_s_per_iteration']:.3f}) "
-            f"| {r['time_per_iteration_ratio']:.2f} | {steps} | {minutes} |\n"
+            f"| {_ratio_cell(r['time_per_iteration_ratio'])} | {steps} | {minutes} |\n"
         )
     return header + "".join(lines)
 
@@ -401,11 +407,16 @@ def summary_markdown(rows: list[dict], baseline: str, metrics: tuple[str, ...] =
         if metrics
         else ""
     )
+    # a table of some labels only (a sweep in parts) may lack the baseline's runs
+    has_baseline = any(r["algorithm"] == baseline for r in rows)
+    no_baseline = "" if has_baseline else f" No run of {baseline} is in this table: no ratios."
     return (
         "Returns: the deployed policy (deterministic, mean over the evaluation episodes of the last checkpoint) and the "
         "training policy (rsl_rl's mean return of the last 100 training episodes at the last iteration); mean ± std "
         "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds. The last column is the "
-        "sampled training policy of the last checkpoint on the deployed policy's complete evaluation episodes.\n\n"
+        "sampled training policy of the last checkpoint on the deployed policy's complete evaluation episodes."
+        + no_baseline
+        + "\n\n"
         + returns_markdown(rows, baseline)
         + "\nEpisode length [env steps]: the deployed policy's mean over the same evaluation episodes, and rsl_rl's "
         "mean over the last 100 training episodes at the last iteration (a fall or another termination ends an "
