@@ -215,6 +215,10 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     assert (rows["ppo"]["deployed_episode_length_mean"], rows["genpo"]["deployed_episode_length_std"]) == (
         pytest.approx(5.0), 0.0
     )
+    # the bootstrap means of the two seeds' lengths 4 and 6 span exactly [4, 6]
+    assert (rows["ppo"]["deployed_episode_length_mean_low"], rows["ppo"]["deployed_episode_length_mean_high"]) == (
+        pytest.approx(4.0), pytest.approx(6.0)
+    )
     with open(spec.output_dir / "deployed.csv") as file:
         points = [row for row in csv.DictReader(file) if row["algorithm"] == "ppo" and row["seed"] == "1"]
     assert [int(row["env_steps"]) for row in points] == [4 * 8, NUM_ITERATIONS * 4 * 8]
@@ -222,7 +226,9 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     markdown = (spec.output_dir / "summary.md").read_text()
     assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown
     assert markdown.count("| 25.0 ± 7.1 |") == 1 and "| not evaluated |" in markdown
-    assert "| HalfCheetah-v5 | ppo | 5.0 ± 1.4 | 25.0 ± 0.0 |" in markdown, "deployed and training episode lengths"
+    assert "| HalfCheetah-v5 | ppo | 5.0 ± 1.4 | 5.0 [4.0, 6.0] | 25.0 ± 0.0 | 25.0 [25.0, 25.0] |" in markdown, (
+        "deployed and training episode lengths"
+    )
 
 
 TRACKING_TAG = "Episode_Reward/track_lin_vel_xy_exp"

@@ -230,6 +230,12 @@ def _mean_std_columns(prefix: str, values: list[float]) -> dict[str, float]:
     return {f"{prefix}_mean": mean, f"{prefix}_std": std}
 
 
+def _mean_interval_columns(prefix: str, values: list[float]) -> dict[str, float]:
+    """``<prefix>_mean``, ``<prefix>_mean_low``, ``<prefix>_mean_high`` (its 95% stratified-bootstrap interval) and
+    ``<prefix>_std`` columns of per-seed values."""
+    return {**_estimate_columns(f"{prefix}_mean", statistics.mean(values)), f"{prefix}_std": mean_std(values)[1]}
+
+
 def _estimate_columns(prefix: str, estimate: statistics.Estimate) -> dict[str, float]:
     """``<prefix>``, ``<prefix>_low`` and ``<prefix>_high`` columns of an estimate with its confidence interval."""
     return {prefix: estimate.point, f"{prefix}_low": estimate.low, f"{prefix}_high": estimate.high}
@@ -273,8 +279,8 @@ def table_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[
             "deployed_return_std": deployed_std,
             **_estimate_columns("deployed_return_iqm", statistics.iqm(deployed)),
             "deployed_return_ratio": float("nan"),
-            **_mean_std_columns("final_episode_length", summary.logged_final_episode_lengths),
-            **_mean_std_columns("deployed_episode_length", summary.evaluated_deployed_episode_lengths),
+            **_mean_interval_columns("final_episode_length", summary.logged_final_episode_lengths),
+            **_mean_interval_columns("deployed_episode_length", summary.evaluated_deployed_episode_lengths),
             "stochastic_seeds": len(summary.evaluated_stochastic_returns),
             "stochastic_return_mean": stochastic_mean,
             "stochastic_return_std": stochastic_std,
@@ -345,17 +351,29 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
     return header + "".join(lines)
 
 
+def _mean_interval_cell(row: dict, prefix: str, missing: str) -> str:
+    """``mean [low, high]`` of a ``_mean_interval_columns`` group, or ``missing`` where it has no values."""
+    if not np.isfinite(row[f"{prefix}_mean"]):
+        return missing
+    return statistics.Estimate(row[f"{prefix}_mean"], row[f"{prefix}_mean_low"], row[f"{prefix}_mean_high"]).format(
+        1, thousands=True
+    )
+
+
 def episode_length_markdown(rows: list[dict]) -> str:
-    """Markdown table of the mean episode length of the deployed and of the training policy (mean ± std over
-    seeds)."""
+    """Markdown table of the mean episode length of the deployed and of the training policy: mean ± std over seeds
+    and the mean with its 95% stratified-bootstrap confidence interval."""
     header = (
-        "| task | algorithm | deployed episode length (mean ± std) | training episode length (mean ± std) |\n"
-        "|---|---|---|---|\n"
+        "| task | algorithm | deployed episode length (mean ± std) | deployed, mean [95% CI] "
+        "| training episode length (mean ± std) | training, mean [95% CI] |\n"
+        "|---|---|---|---|---|---|\n"
     )
     lines = [
         f"| {r['task']} | {r['algorithm']} "
         f"| {_spread(r['deployed_episode_length_mean'], r['deployed_episode_length_std'])} "
-        f"| {_spread(r['final_episode_length_mean'], r['final_episode_length_std'], 'not logged')} |\n"
+        f"| {_mean_interval_cell(r, 'deployed_episode_length', 'not evaluated')} "
+        f"| {_spread(r['final_episode_length_mean'], r['final_episode_length_std'], 'not logged')} "
+        f"| {_mean_interval_cell(r, 'final_episode_length', 'not logged')} |\n"
         for r in rows
     ]
     return header + "".join(lines)
@@ -420,7 +438,7 @@ def summary_markdown(rows: list[dict], baseline: str, metrics: tuple[str, ...] =
         + returns_markdown(rows, baseline)
         + "\nEpisode length [env steps]: the deployed policy's mean over the same evaluation episodes, and rsl_rl's "
         "mean over the last 100 training episodes at the last iteration (a fall or another termination ends an "
-        "episode early).\n\n"
+        "episode early); over seeds, mean ± std and the mean with its 95% stratified-bootstrap confidence interval.\n\n"
         + episode_length_markdown(rows)
         + metrics_part
         + f"\nCost: median time per iteration, and env steps / training wall time until the mean training return first "
