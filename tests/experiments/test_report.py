@@ -222,6 +222,8 @@ def test_deployed_returns_come_from_the_last_evaluated_checkpoint(tmp_path):
     with open(spec.output_dir / "deployed.csv") as file:
         points = [row for row in csv.DictReader(file) if row["algorithm"] == "ppo" and row["seed"] == "1"]
     assert [int(row["env_steps"]) for row in points] == [4 * 8, NUM_ITERATIONS * 4 * 8]
+    lengths = [float(row["deployed_episode_length"]) for row in points]
+    assert lengths == pytest.approx([0.5, 4.0]), "episodes as long as a tenth of each return"
     assert (spec.output_dir / "deployed_curves.png").stat().st_size > 0
     markdown = (spec.output_dir / "summary.md").read_text()
     assert "| HalfCheetah-v5 | genpo | 2 (1 evaluated) | 100.0 ± 0.0 |" in markdown

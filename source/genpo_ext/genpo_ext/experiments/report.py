@@ -487,35 +487,43 @@ def plot_learning_curves(spec: CompareSpec, logs: dict[str, dict[int, RunLog]], 
 def _deployed_points(
     runs: dict[int, DeployedCurve], logs: dict[int, RunLog], steps_per_iteration: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and std over seeds of the deployed return at the checkpoints every seed evaluated.
+    """The deployed return and episode length at the checkpoints every seed evaluated.
 
     Returns:
-        Env steps, mean training wall time over seeds [min], mean and std of the deployed return at those checkpoints.
+        Env steps, mean training wall time over seeds [min], and the per-seed deployed returns and mean episode
+        lengths at those checkpoints, each of shape ``(seeds, checkpoints)``.
     """
     common = sorted(set.intersection(*(set(curve.iterations.tolist()) for curve in runs.values())))
-    returns = np.stack([curve.returns[np.searchsorted(curve.iterations, common)] for curve in runs.values()])
+    at_common = [np.searchsorted(curve.iterations, common) for curve in runs.values()]
+    returns = np.stack([curve.returns[index] for curve, index in zip(runs.values(), at_common)])
+    lengths = np.stack([curve.lengths[index] for curve, index in zip(runs.values(), at_common)])
     wall = np.stack([logs[seed].cumulative_time[common] for seed in runs]) / SECONDS_PER_MINUTE
     env_steps = (np.asarray(common) + 1) * steps_per_iteration
-    return env_steps, wall.mean(axis=0), returns.mean(axis=0), returns.std(axis=0)
+    return env_steps, wall.mean(axis=0), returns, lengths
 
 
 def plot_deployed_curves(
     spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves, path: pathlib.Path
 ) -> None:
-    """Plot mean ± std (over seeds) of the deployed return at the checkpoints against env steps and wall time."""
-    figure, (steps_axis, time_axis) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    """Plot mean ± std (over seeds) of the deployed return (top row) and of its mean episode length (bottom row; on
+    tasks that end an episode on a fall, the signal that moves first) at the checkpoints, against env steps and
+    against training wall time."""
+    figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex="col", sharey="row")
     for label, runs in curves.items():
-        env_steps, wall, mean, std = _deployed_points(runs, logs[label], spec.env_steps_per_iteration)
+        env_steps, wall, returns, lengths = _deployed_points(runs, logs[label], spec.env_steps_per_iteration)
         name = f"{label} (n={len(runs)} seeds)"
-        for axis, x in ((steps_axis, env_steps), (time_axis, wall)):
-            (line,) = axis.plot(x, mean, marker="o", label=name)
-            axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    steps_axis.set_xlabel("env steps")
-    steps_axis.set_ylabel(f"deployed return (deterministic, {spec.eval_episodes} episodes)")
-    time_axis.set_xlabel("training wall time [min]")
-    for axis in (steps_axis, time_axis):
+        for row, values in zip(axes, (returns, lengths)):
+            mean, std = values.mean(axis=0), values.std(axis=0)
+            for axis, x in zip(row, (env_steps, wall)):
+                (line,) = axis.plot(x, mean, marker="o", label=name)
+                axis.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    axes[0, 0].set_ylabel(f"deployed return (deterministic, {spec.eval_episodes} episodes)")
+    axes[1, 0].set_ylabel("deployed episode length [env steps]")
+    axes[1, 0].set_xlabel("env steps")
+    axes[1, 1].set_xlabel("training wall time [min]")
+    for axis in axes.flat:
         axis.grid(alpha=0.3)
-    steps_axis.legend()
+    axes[0, 0].legend()
     figure.suptitle(f"{spec.name}: deployed policy at the checkpoints, mean ± std over seeds")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -547,12 +555,15 @@ def run_rows(spec: CompareSpec, summaries: list[VariantSummary]) -> list[dict[st
 def checkpoint_rows(
     spec: CompareSpec, logs: dict[str, dict[int, RunLog]], curves: RunCurves
 ) -> list[dict[str, float | str | int]]:
-    """One row per evaluated checkpoint: env steps, training wall time and deployed return (``deployed.csv``)."""
+    """One row per evaluated checkpoint: env steps, training wall time, deployed return and its mean episode length
+    (``deployed.csv``)."""
     rows = []
     for label, runs in curves.items():
         for seed, curve in runs.items():
             wall = logs[label][seed].cumulative_time
-            for iteration, value in zip(curve.iterations.tolist(), curve.returns.tolist()):
+            for iteration, value, length in zip(
+                curve.iterations.tolist(), curve.returns.tolist(), curve.lengths.tolist()
+            ):
                 rows.append({
                     "task": spec.task,
                     "algorithm": label,
@@ -561,6 +572,7 @@ def checkpoint_rows(
                     "env_steps": (iteration + 1) * spec.env_steps_per_iteration,
                     "training_seconds": float(wall[min(iteration, len(wall) - 1)]),
                     "deployed_return": value,
+                    "deployed_episode_length": length,
                 })
     return rows
 
