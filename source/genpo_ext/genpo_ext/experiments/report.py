@@ -328,6 +328,11 @@ def _time_to(row: dict) -> tuple[str, str]:
     return f"{steps:,.0f}{note}", f"{seconds / SECONDS_PER_MINUTE:,.1f}{note}"
 
 
+def _row_estimate(row: dict, prefix: str) -> statistics.Estimate:
+    """The estimate that ``_estimate_columns`` wrote into ``row`` under ``prefix``."""
+    return statistics.Estimate(row[prefix], row[f"{prefix}_low"], row[f"{prefix}_high"])
+
+
 def returns_markdown(rows: list[dict], baseline: str) -> str:
     """Markdown table of training and deployed returns: mean ± std and interquartile mean [95% CI] over seeds."""
     header = (
@@ -338,8 +343,8 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
     )
     lines = []
     for r in rows:
-        deployed_iqm = statistics.Estimate(r["deployed_return_iqm"], r["deployed_return_iqm_low"], r["deployed_return_iqm_high"])
-        training_iqm = statistics.Estimate(r["final_return_iqm"], r["final_return_iqm_low"], r["final_return_iqm_high"])
+        deployed_iqm = _row_estimate(r, "deployed_return_iqm")
+        training_iqm = _row_estimate(r, "final_return_iqm")
         seeds = f"{r['seeds']}" if r["deployed_seeds"] == r["seeds"] else f"{r['seeds']} ({r['deployed_seeds']} evaluated)"
         lines.append(
             f"| {r['task']} | {r['algorithm']} | {seeds} | {_spread(r['deployed_return_mean'], r['deployed_return_std'])} "
@@ -353,11 +358,8 @@ def returns_markdown(rows: list[dict], baseline: str) -> str:
 
 def _mean_interval_cell(row: dict, prefix: str, missing: str) -> str:
     """``mean [low, high]`` of a ``_mean_interval_columns`` group, or ``missing`` where it has no values."""
-    if not np.isfinite(row[f"{prefix}_mean"]):
-        return missing
-    return statistics.Estimate(row[f"{prefix}_mean"], row[f"{prefix}_mean_low"], row[f"{prefix}_mean_high"]).format(
-        1, thousands=True
-    )
+    estimate = _row_estimate(row, f"{prefix}_mean")
+    return estimate.format(1, thousands=True) if np.isfinite(estimate.point) else missing
 
 
 def episode_length_markdown(rows: list[dict]) -> str:
