@@ -280,3 +280,18 @@ def test_a_table_without_the_baselines_runs_says_so_instead_of_nan(tmp_path):
     markdown = (spec.output_dir / "summary.md").read_text()
     assert "No run of ppo is in this table: no ratios." in markdown
     assert "nan" not in markdown and "| n/a |" in markdown
+
+
+def test_return_ratios_to_a_negative_baseline_return_read_n_a(tmp_path):
+    """A ratio to a negative return inverts the ranking (-2 / -20 = 0.1 for the better run), so the return ratios to
+    a baseline whose mean return is negative are undefined and summary.md says why; time ratios stay."""
+    spec = load_spec(write_spec(tmp_path, baseline="ppo"))
+    for label, final_return in (("ppo", -20.0), ("genpo", -2.0)):
+        for seed in spec.seeds:
+            write_fake_run(spec.run_dir(spec.variant(label), seed), final_return, 0.5, 0.5)
+    rows = {row["algorithm"]: row for row in write_report(spec)[0]}
+    assert np.isnan(rows["genpo"]["return_ratio"]) and np.isnan(rows["ppo"]["return_ratio"])
+    assert rows["genpo"]["time_per_iteration_ratio"] == pytest.approx(1.0)
+    markdown = (spec.output_dir / "summary.md").read_text()
+    assert "Return ratios to a non-positive mean return of ppo read n/a" in markdown
+    assert "0.10" not in markdown

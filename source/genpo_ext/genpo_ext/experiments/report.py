@@ -219,9 +219,10 @@ def summarize(
 
 
 def _ratio(numerator: list[float], denominator: list[float]) -> float:
-    """Ratio of seed means (NaN when either side is missing)."""
+    """Ratio of seed means; NaN when either side is missing or the denominator's mean is not positive (a ratio to a
+    negative return would invert the ranking)."""
     top, bottom = mean_std(numerator)[0], mean_std(denominator)[0]
-    return top / bottom if bottom else float("nan")
+    return top / bottom if bottom > 0 else float("nan")
 
 
 def _mean_std_columns(prefix: str, values: list[float]) -> dict[str, float]:
@@ -313,7 +314,8 @@ def _spread(mean: float, std: float, missing: str = "not evaluated") -> str:
 
 
 def _ratio_cell(ratio: float) -> str:
-    """A ratio to the baseline with two decimals, or ``n/a`` where it is undefined (no baseline runs, a zero mean)."""
+    """A ratio to the baseline with two decimals, or ``n/a`` where it is undefined (no baseline runs, a baseline mean
+    that is not positive)."""
     return f"{ratio:.2f}" if np.isfinite(ratio) else "n/a"
 
 
@@ -428,14 +430,21 @@ def summary_markdown(rows: list[dict], baseline: str, metrics: tuple[str, ...] =
         else ""
     )
     # a table of some labels only (a sweep in parts) may lack the baseline's runs
-    has_baseline = any(r["algorithm"] == baseline for r in rows)
-    no_baseline = "" if has_baseline else f" No run of {baseline} is in this table: no ratios."
+    baseline_row = next((r for r in rows if r["algorithm"] == baseline), None)
+    if baseline_row is None:
+        no_ratios = f" No run of {baseline} is in this table: no ratios."
+    elif any(baseline_row[column] <= 0 for column in ("deployed_return_mean", "final_return_mean")):
+        no_ratios = (
+            f" Return ratios to a non-positive mean return of {baseline} read n/a: they would invert the ranking."
+        )
+    else:
+        no_ratios = ""
     return (
         "Returns: the deployed policy (deterministic, mean over the evaluation episodes of the last checkpoint) and the "
         "training policy (rsl_rl's mean return of the last 100 training episodes at the last iteration); mean ± std "
         "and interquartile mean with a 95% stratified-bootstrap confidence interval over seeds. The last column is the "
         "sampled training policy of the last checkpoint on the deployed policy's complete evaluation episodes."
-        + no_baseline
+        + no_ratios
         + "\n\n"
         + returns_markdown(rows, baseline)
         + "\nEpisode length [env steps]: the deployed policy's mean over the same evaluation episodes, and rsl_rl's "
